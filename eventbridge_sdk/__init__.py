@@ -1,0 +1,3 @@
+"""eventbridge-sdk: an embeddable event bus for Python."""
+
+from __future__ import annotations
