@@ -14,7 +14,7 @@ Every error the library raises on purpose derives from :class:`EventBridgeError`
      │    └── StoreClosedError          the store was used after it was closed
      ├── DeliveryError                 a target could not take an event
      │    └── PayloadValidationError    the event's data does not fit the handler's typed parameter
-     └── RuntimeStateError             a lifecycle call in the wrong state (publish after close, ...)
+     └── RuntimeStateError             a lifecycle call in the wrong state
 
 Each message says what was wrong, where (bus, rule, target, path inside a pattern), and what to do.
 """

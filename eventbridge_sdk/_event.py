@@ -1,0 +1,308 @@
+"""The event envelope: a CloudEvent 1.0 and its JSON form."""
+
+from __future__ import annotations
+
+import base64
+import re
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from ._errors import InvalidEventError
+
+__all__ = ["Event"]
+
+SPECVERSION = "1.0"
+CORE_ATTRIBUTES = frozenset(
+    {"id", "source", "type", "specversion", "subject", "time", "datacontenttype", "dataschema"}
+)
+_RESERVED = CORE_ATTRIBUTES | {"data", "data_base64"}
+_EXTENSION_NAME = re.compile(r"[a-z0-9]{1,20}\Z")
+_OPTIONAL_STRINGS = ("subject", "datacontenttype", "dataschema")
+
+
+def _format_time(value: datetime) -> str:
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _parse_time(value: object, where: str) -> datetime:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise InvalidEventError(
+                f"{where}: time {value!r} has no time zone; pass an aware datetime "
+                "(for example datetime.now(UTC))"
+            )
+        return value
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise InvalidEventError(
+                f"{where}: time {value!r} is not an RFC 3339 timestamp "
+                "(for example 2026-01-31T12:00:00Z)"
+            ) from None
+        if parsed.tzinfo is None:
+            raise InvalidEventError(f"{where}: time {value!r} has no time zone offset")
+        return parsed
+    raise InvalidEventError(
+        f"{where}: time must be a datetime or an RFC 3339 string, not {value!r}"
+    )
+
+
+def _is_json_content(content_type: str | None) -> bool:
+    if content_type is None:
+        return True
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json") or media == "text/json"
+
+
+class Event:
+    """A CloudEvent 1.0: context attributes, extensions and ``data``.
+
+    ``id`` defaults to a random UUID and ``time`` to now (UTC). ``type`` and ``source`` are
+    required. Extension names are 1-20 lowercase letters or digits; their values are strings,
+    integers or booleans.
+
+    Example::
+
+        event = Event(type="order.created", source="/shop", data={"order": 42})
+        assert Event.from_json(event.to_json()) == event
+    """
+
+    __slots__ = (
+        "data",
+        "datacontenttype",
+        "dataschema",
+        "extensions",
+        "id",
+        "source",
+        "specversion",
+        "subject",
+        "time",
+        "type",
+    )
+
+    id: str
+    source: str
+    type: str
+    specversion: str
+    subject: str | None
+    time: datetime
+    datacontenttype: str | None
+    dataschema: str | None
+    extensions: dict[str, str | int | bool]
+    data: Any
+
+    def __init__(
+        self,
+        *,
+        type: str,
+        source: str,
+        data: Any = None,
+        id: str | None = None,
+        subject: str | None = None,
+        time: datetime | str | None = None,
+        datacontenttype: str | None = None,
+        dataschema: str | None = None,
+        specversion: str = SPECVERSION,
+        extensions: Mapping[str, str | int | bool] | None = None,
+    ) -> None:
+        where = f"event {id!r}" if id is not None else "event"
+        for name, value in (("type", type), ("source", source)):
+            if not isinstance(value, str) or not value:
+                raise InvalidEventError(
+                    f"{where}: attribute {name!r} is required and must be a non-empty string, "
+                    f"got {value!r}"
+                )
+        if id is None:
+            event_id = str(uuid.uuid4())
+        elif isinstance(id, str) and id:
+            event_id = id
+        else:
+            raise InvalidEventError(f"event: attribute 'id' must be a non-empty string, got {id!r}")
+        if specversion != SPECVERSION:
+            raise InvalidEventError(
+                f"{where}: specversion {specversion!r} is not supported; only '1.0' is"
+            )
+        optional = (subject, datacontenttype, dataschema)
+        for name, given in zip(_OPTIONAL_STRINGS, optional, strict=True):
+            if given is not None and not isinstance(given, str):
+                raise InvalidEventError(
+                    f"{where}: attribute {name!r} must be a string, got {given!r}"
+                )
+        self.id = event_id
+        self.source = source
+        self.type = type
+        self.specversion = specversion
+        self.subject = subject
+        self.time = datetime.now(UTC) if time is None else _parse_time(time, where)
+        self.datacontenttype = datacontenttype
+        self.dataschema = dataschema
+        self.extensions = _check_extensions(extensions, where) if extensions else {}
+        self.data = data
+
+    @classmethod
+    def _from_trusted(cls, attrs: dict[str, Any]) -> Event:
+        """Build an event from the JSON form of an event this library already validated."""
+        event = cls.__new__(cls)
+        event.id = attrs.pop("id")
+        event.source = attrs.pop("source")
+        event.type = attrs.pop("type")
+        event.specversion = attrs.pop("specversion", SPECVERSION)
+        event.subject = attrs.pop("subject", None)
+        event.time = datetime.fromisoformat(attrs.pop("time"))
+        event.datacontenttype = attrs.pop("datacontenttype", None)
+        event.dataschema = attrs.pop("dataschema", None)
+        if "data_base64" in attrs:
+            event.data = base64.b64decode(attrs.pop("data_base64"))
+        else:
+            event.data = attrs.pop("data", None)
+        event.extensions = attrs
+        return event
+
+    @classmethod
+    def from_dict(cls, value: Mapping[str, Any]) -> Event:
+        """Build and validate an event from its CloudEvents JSON form (a mapping).
+
+        Example::
+
+            Event.from_dict({"specversion": "1.0", "id": "1", "type": "t", "source": "s"})
+        """
+        if not isinstance(value, Mapping):
+            raise InvalidEventError(f"event must be a JSON object, got {type(value).__name__}")
+        attrs = dict(value)
+        where = f"event {attrs.get('id')!r}" if "id" in attrs else "event"
+        if "data" in attrs and "data_base64" in attrs:
+            raise InvalidEventError(f"{where}: has both 'data' and 'data_base64'; keep one")
+        data: Any = attrs.pop("data", None)
+        if "data_base64" in attrs:
+            encoded = attrs.pop("data_base64")
+            try:
+                data = base64.b64decode(encoded, validate=True)
+            except (ValueError, TypeError):
+                raise InvalidEventError(f"{where}: 'data_base64' is not valid base64") from None
+        core = {name: attrs.pop(name) for name in CORE_ATTRIBUTES if name in attrs}
+        if "specversion" not in core:
+            raise InvalidEventError(f"{where}: attribute 'specversion' is required")
+        return cls(data=data, extensions=attrs, **core)
+
+    @classmethod
+    def from_json(cls, value: str | bytes) -> Event:
+        """Parse the CloudEvents JSON format (structured mode) into a validated event."""
+        try:
+            parsed = orjson.loads(value)
+        except orjson.JSONDecodeError as exc:
+            raise InvalidEventError(f"event is not valid JSON: {exc}") from None
+        return cls.from_dict(parsed)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the CloudEvents JSON form: attributes and extensions at the top, then data.
+
+        Binary data (``bytes``) is carried as ``data_base64``; any other data as ``data``.
+        Patterns and transforms work on this form.
+        """
+        out: dict[str, Any] = {
+            "specversion": self.specversion,
+            "id": self.id,
+            "source": self.source,
+            "type": self.type,
+            "time": _format_time(self.time),
+        }
+        if self.subject is not None:
+            out["subject"] = self.subject
+        if self.datacontenttype is not None:
+            out["datacontenttype"] = self.datacontenttype
+        if self.dataschema is not None:
+            out["dataschema"] = self.dataschema
+        if self.extensions:
+            out.update(self.extensions)
+        data = self.data
+        if isinstance(data, bytes | bytearray | memoryview):
+            out["data_base64"] = base64.b64encode(bytes(data)).decode("ascii")
+        elif data is not None:
+            out["data"] = data
+        return out
+
+    def to_json(self) -> bytes:
+        """Encode the event in the CloudEvents JSON format (UTF-8 bytes)."""
+        try:
+            return orjson.dumps(self.to_dict())
+        except TypeError as exc:
+            raise InvalidEventError(
+                f"event {self.id!r}: data cannot be encoded as JSON ({exc}); pass JSON-compatible "
+                "values or bytes"
+            ) from None
+
+    @property
+    def data_is_json(self) -> bool:
+        """Whether ``datacontenttype`` says JSON (or is absent, which CloudEvents reads as JSON)."""
+        return _is_json_content(self.datacontenttype)
+
+    def replace(self, **changes: Any) -> Event:
+        """Return a copy with some attributes changed (validated like a new event).
+
+        Example::
+
+            retyped = event.replace(type="order.archived")
+        """
+        values: dict[str, Any] = {
+            "id": self.id,
+            "source": self.source,
+            "type": self.type,
+            "subject": self.subject,
+            "time": self.time,
+            "datacontenttype": self.datacontenttype,
+            "dataschema": self.dataschema,
+            "extensions": self.extensions,
+            "data": self.data,
+        }
+        values.update(changes)
+        return Event(**values)
+
+    def to_cloudevent(self) -> Any:
+        """Convert to the ``cloudevents`` SDK's event class (install the ``cloudevents`` extra)."""
+        from ._cloudevents import to_sdk_event
+
+        return to_sdk_event(self)
+
+    @classmethod
+    def from_cloudevent(cls, event: Any) -> Event:
+        """Build an event from a ``cloudevents`` SDK event (v2 ``CloudEvent`` or v1 ``http``)."""
+        from ._cloudevents import from_sdk_event
+
+        return from_sdk_event(event)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Event):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Event(type={self.type!r}, source={self.source!r}, id={self.id!r})"
+
+
+def _check_extensions(extensions: Mapping[str, Any], where: str) -> dict[str, str | int | bool]:
+    checked: dict[str, str | int | bool] = {}
+    for name, value in extensions.items():
+        if not isinstance(name, str) or not _EXTENSION_NAME.match(name):
+            raise InvalidEventError(
+                f"{where}: extension name {name!r} is invalid; CloudEvents extension names are "
+                "1-20 lowercase ASCII letters or digits"
+            )
+        if name in _RESERVED:
+            raise InvalidEventError(
+                f"{where}: {name!r} is a CloudEvents attribute, not an extension"
+            )
+        if not isinstance(value, str | int | bool):
+            raise InvalidEventError(
+                f"{where}: extension {name!r} must be a string, integer or boolean, got "
+                f"{type(value).__name__}"
+            )
+        checked[name] = value
+    return checked

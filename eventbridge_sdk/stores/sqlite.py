@@ -1,0 +1,293 @@
+"""The embedded durable store (``sqlite:///path/to/file.db``), the zero-infrastructure default.
+
+One file holds every bus, the committed offsets of every consumer group and the buses' metadata.
+The file is in WAL mode, so readers never block the writer, and several processes may share it
+(SQLite locks the file; writers wait up to ``busy_timeout``).
+
+Appends are group-committed: every ``append`` call waiting while a transaction runs joins the
+next one, so a thousand concurrent publishers cost a handful of transactions. ``append`` returns
+only after the transaction committed. With the default ``synchronous=NORMAL`` a committed event
+survives the process being killed; add ``?synchronous=FULL`` to the URL to survive power loss too.
+
+``fetch`` wakes at once on appends made through this store object; appends made by other
+processes are noticed by checking SQLite's ``data_version`` every ``poll_interval`` seconds while
+a reader waits (a single pragma, no table read).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from .._errors import ConfigurationError, StoreClosedError, StoreError
+from .base import Position, Record
+
+__all__ = ["SQLiteStore"]
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS eb_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    bus TEXT NOT NULL,
+    body BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS eb_events_by_bus ON eb_events (bus, seq);
+CREATE TABLE IF NOT EXISTS eb_offsets (
+    bus TEXT NOT NULL,
+    grp TEXT NOT NULL,
+    part INTEGER NOT NULL,
+    committed INTEGER NOT NULL,
+    PRIMARY KEY (bus, grp, part)
+) WITHOUT ROWID;
+"""
+_SYNCHRONOUS = {"OFF", "NORMAL", "FULL", "EXTRA"}
+
+
+def _parse_url(url: str) -> tuple[Path, dict[str, str]]:
+    parts = urlsplit(url)
+    if parts.scheme != "sqlite":
+        raise ConfigurationError(f"store URL {url!r} is not a sqlite:// URL")
+    # sqlite:///relative.db -> "relative.db"; sqlite:////abs/path.db -> "/abs/path.db"
+    raw = unquote(parts.netloc + parts.path)
+    path = raw[1:] if raw.startswith("/") else raw
+    if not path:
+        raise ConfigurationError(
+            f"store URL {url!r} names no file; use sqlite:///relative/path.db or "
+            "sqlite:////absolute/path.db"
+        )
+    options = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    return Path(path), options
+
+
+class SQLiteStore:
+    """A :class:`~eventbridge_sdk.stores.base.Store` in one SQLite file.
+
+    Example::
+
+        store = SQLiteStore("sqlite:///.eventbridge/events.db")
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.path, options = _parse_url(url)
+        self.synchronous = options.pop("synchronous", "NORMAL").upper()
+        if self.synchronous not in _SYNCHRONOUS:
+            raise ConfigurationError(
+                f"store URL {url!r}: synchronous must be one of {sorted(_SYNCHRONOUS)}"
+            )
+        try:
+            self.busy_timeout = float(options.pop("busy_timeout", "10"))
+            self.poll_interval = float(options.pop("poll_interval", "0.05"))
+        except ValueError as exc:
+            raise ConfigurationError(f"store URL {url!r}: {exc}") from None
+        if options:
+            raise ConfigurationError(
+                f"store URL {url!r}: unknown option(s) {sorted(options)}; known: synchronous, "
+                "busy_timeout, poll_interval"
+            )
+        self._writer: sqlite3.Connection | None = None
+        self._reader: sqlite3.Connection | None = None
+        self._write_thread = ThreadPoolExecutor(1, thread_name_prefix="eventbridge-sqlite-w")
+        self._read_thread = ThreadPoolExecutor(1, thread_name_prefix="eventbridge-sqlite-r")
+        self._pending: list[tuple[str, Sequence[bytes], asyncio.Future[list[Position]]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._cursors: dict[tuple[str, str], int] = {}
+        self._new_data: dict[str, asyncio.Event] = {}
+        self._closed = True
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+        return conn
+
+    def _open_sync(self) -> None:
+        try:
+            if self.path.parent and not self.path.parent.exists():
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            writer = self._connect()
+            writer.executescript(_SCHEMA)
+            reader = self._connect()
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(
+                f"cannot open the SQLite store at {str(self.path)!r} ({exc}); check that the "
+                "directory exists or can be created and is writable"
+            ) from exc
+        if not os.access(self.path, os.W_OK):
+            writer.close()
+            reader.close()
+            raise StoreError(f"the SQLite store {str(self.path)!r} is not writable")
+        self._writer, self._reader = writer, reader
+
+    async def open(self) -> None:
+        if not self._closed:
+            return
+        await self._in(self._write_thread, self._open_sync)
+        self._closed = False
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._flusher is not None:
+            await asyncio.shield(self._flusher)
+        for event in self._new_data.values():
+            event.set()
+        for conn, thread in ((self._writer, self._write_thread), (self._reader, self._read_thread)):
+            if conn is not None:
+                await self._in(thread, conn.close)
+        self._writer = self._reader = None
+
+    async def _in(self, thread: ThreadPoolExecutor, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(thread, fn, *args)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreClosedError(f"store {self.url!r} is closed; open it (or start the bridge)")
+
+    # -- appends: group commit -------------------------------------------------------------
+
+    async def append(self, bus: str, bodies: Sequence[bytes]) -> list[Position]:
+        self._check_open()
+        if not bodies:
+            return []
+        future: asyncio.Future[list[Position]] = asyncio.get_running_loop().create_future()
+        self._pending.append((bus, bodies, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_pending())
+        return await future
+
+    async def _flush_pending(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                results = await self._in(self._write_thread, self._write_batch, batch)
+            except BaseException as exc:
+                error = StoreError(f"append to the SQLite store {str(self.path)!r} failed: {exc}")
+                for _, _, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for (bus, _, future), positions in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(positions)
+                event = self._new_data.get(bus)
+                if event is not None:
+                    event.set()
+
+    def _write_batch(
+        self, batch: list[tuple[str, Sequence[bytes], asyncio.Future[list[Position]]]]
+    ) -> list[list[Position]]:
+        conn = self._writer
+        assert conn is not None
+        results: list[list[Position]] = []
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for bus, bodies, _ in batch:
+                conn.executemany(
+                    "INSERT INTO eb_events (bus, body) VALUES (?, ?)",
+                    [(bus, body) for body in bodies],
+                )
+                # One writer inside one transaction: AUTOINCREMENT hands out consecutive seqs.
+                last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+                first = last - len(bodies) + 1
+                results.append([Position(0, seq) for seq in range(first, last + 1)])
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return results
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def _read(self, bus: str, after: int, limit: int) -> list[tuple[int, bytes]]:
+        conn = self._reader
+        assert conn is not None
+        return conn.execute(
+            "SELECT seq, body FROM eb_events WHERE bus = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (bus, after, limit),
+        ).fetchall()
+
+    def _data_version(self) -> int:
+        conn = self._reader
+        assert conn is not None
+        return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
+    async def fetch(self, bus: str, group: str, *, max_count: int, timeout: float) -> list[Record]:
+        self._check_open()
+        key = (bus, group)
+        cursor = self._cursors.get(key)
+        if cursor is None:
+            cursor = (await self.committed(bus, group)).get(0, 0)
+            self._cursors[key] = cursor
+        new_data = self._new_data.setdefault(bus, asyncio.Event())
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            new_data.clear()
+            version = await self._in(self._read_thread, self._data_version)
+            rows = await self._in(self._read_thread, self._read, bus, cursor, max_count)
+            if rows:
+                self._cursors[key] = rows[-1][0]
+                return [Record(0, seq, body) for seq, body in rows]
+            if not await self._wait_for_data(new_data, version, deadline):
+                return []
+            self._check_open()
+
+    async def _wait_for_data(self, new_data: asyncio.Event, version: int, deadline: float) -> bool:
+        """Wait until this process appends, another process commits, or the deadline passes."""
+        loop = asyncio.get_running_loop()
+        while (remaining := deadline - loop.time()) > 0:
+            try:
+                async with asyncio.timeout(min(remaining, self.poll_interval)):
+                    await new_data.wait()
+                return True
+            except TimeoutError:
+                if await self._in(self._read_thread, self._data_version) != version:
+                    return True
+        return False
+
+    async def commit(self, bus: str, group: str, offsets: Mapping[int, int]) -> None:
+        self._check_open()
+        rows = [(bus, group, part, offset) for part, offset in offsets.items()]
+        if rows:
+            await self._in(self._write_thread, self._commit_sync, rows)
+
+    def _commit_sync(self, rows: list[tuple[str, str, int, int]]) -> None:
+        conn = self._writer
+        assert conn is not None
+        conn.executemany(
+            "INSERT INTO eb_offsets (bus, grp, part, committed) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (bus, grp, part) DO UPDATE SET "
+            "committed = MAX(committed, excluded.committed)",
+            rows,
+        )
+
+    async def committed(self, bus: str, group: str) -> dict[int, int]:
+        self._check_open()
+        rows = await self._in(self._read_thread, self._committed_sync, bus, group)
+        return dict(rows)
+
+    def _committed_sync(self, bus: str, group: str) -> list[tuple[int, int]]:
+        conn = self._reader
+        assert conn is not None
+        return conn.execute(
+            "SELECT part, committed FROM eb_offsets WHERE bus = ? AND grp = ?", (bus, group)
+        ).fetchall()
+
+    async def rewind(self, bus: str, group: str) -> None:
+        self._cursors.pop((bus, group), None)
