@@ -1,0 +1,113 @@
+"""A compiled event pattern: :func:`compile_pattern` and :class:`Pattern`."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from eventbridge_sdk.patterns._explain import Explanation, explain
+from eventbridge_sdk.patterns._matcher import compile_node
+from eventbridge_sdk.patterns._parse import Clause, ObjectNode, expand, parse_pattern
+
+__all__ = ["Pattern", "compile_pattern", "event_mapping"]
+
+
+def event_mapping(event: Any) -> Any:
+    """The structured JSON form of ``event``: a mapping as is, else ``event.to_dict()``."""
+    if event.__class__ is dict or isinstance(event, Mapping):
+        return event
+    to_dict = getattr(event, "to_dict", None)
+    if to_dict is None:
+        raise TypeError(
+            f"an event must be a mapping or have a to_dict() method, not {type(event).__name__}"
+        )
+    return to_dict()
+
+
+class Pattern:
+    """An event pattern, validated and compiled; build it with :func:`compile_pattern`.
+
+    Example::
+
+        >>> p = compile_pattern({"source": ["shop"], "data": {"total": [{"numeric": [">=", 100]}]}})
+        >>> p.matches({"source": "shop", "data": {"total": 250}})
+        True
+        >>> p.matches({"source": "shop", "data": {"total": "250"}})
+        False
+        >>> p.source
+        {'source': ['shop'], 'data': {'total': [{'numeric': ['>=', 100]}]}}
+    """
+
+    __slots__ = ("_clauses", "_key", "_match", "_source", "_tree")
+
+    def __init__(self, tree: ObjectNode, source: dict[str, Any]) -> None:
+        self._tree = tree
+        self._source = source
+        self._match = compile_node(tree)
+        self._key = orjson.dumps(source, option=orjson.OPT_SORT_KEYS)
+        self._clauses: list[Clause] | None = None
+
+    @property
+    def source(self) -> dict[str, Any]:
+        """The pattern as a JSON-compatible dict (a copy; ``{}`` for the match-all pattern)."""
+        return copy.deepcopy(self._source)
+
+    def matches(self, event: Mapping[str, Any] | Any) -> bool:
+        """Whether ``event`` (its structured JSON form, or an object with ``to_dict()``) matches.
+
+        Example::
+
+            >>> compile_pattern({"type": ["a", "b"]}).matches({"type": "b"})
+            True
+        """
+        if event.__class__ is not dict:
+            event = event_mapping(event)
+        return self._match(event, event)
+
+    def explain(self, event: Mapping[str, Any] | Any) -> Explanation:
+        """Why ``event`` matches or not: which field, which condition.
+
+        Example::
+
+            >>> print(compile_pattern({"type": ["a"]}).explain({"type": "c"}))
+            no match
+              - type: "c" does not match ["a"]
+        """
+        return explain(self._tree, event_mapping(event))
+
+    def clauses(self) -> list[Clause]:
+        """The pattern as an OR of ``$or``-free clauses (for the rule index)."""
+        if self._clauses is None:
+            self._clauses = expand(self._tree)
+        return self._clauses
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Pattern) and self._key == other._key
+
+    def __hash__(self) -> int:
+        return hash(self._key)
+
+    def __repr__(self) -> str:
+        return f"Pattern({self._key.decode()})"
+
+
+def compile_pattern(pattern: Mapping[str, Any] | str | None) -> Pattern:
+    """Validate and compile an event pattern.
+
+    ``pattern`` is a mapping, its JSON text, or ``None``; ``None`` and ``{}`` match every event.
+    Raises :class:`InvalidPatternError` naming the path inside the pattern that is wrong.
+
+    Example::
+
+        >>> compile_pattern('{"type": [{"prefix": "order."}]}').matches({"type": "order.paid"})
+        True
+        >>> compile_pattern({"type": "order.paid"})
+        Traceback (most recent call last):
+        ...
+        eventbridge_sdk._errors.InvalidPatternError: type: a field must hold an array ...
+    """
+    tree, source = parse_pattern(pattern)
+    return Pattern(tree, source)
