@@ -1,3 +1,78 @@
-"""eventbridge-sdk: an embeddable event bus for Python."""
+"""eventbridge-sdk: an embeddable event bus for Python.
+
+Declare buses, rules (event patterns) and targets with decorators; the push runtime runs in
+your process on an embedded durable store and delivers CloudEvents with back pressure and
+at-least-once guarantees.
+
+Example::
+
+    from eventbridge_sdk import Event, EventBridge
+
+    bridge = EventBridge()
+    orders = bridge.bus("orders")
+
+    @orders.rule("paid", pattern={"type": ["order.paid"]})
+    async def ship(event: Event) -> None:
+        print("shipping", event.data)
+"""
 
 from __future__ import annotations
+
+from ._app import EventBridge
+from ._declarations import Bus, Rule, Target
+from ._errors import (
+    ConfigurationError,
+    DeliveryError,
+    DuplicateNameError,
+    EventBridgeError,
+    InvalidEventError,
+    InvalidNameError,
+    InvalidPatternError,
+    InvalidTransformError,
+    PayloadValidationError,
+    RuntimeStateError,
+    StoreClosedError,
+    StoreError,
+    UnknownBusError,
+)
+from ._event import Event
+from ._settings import RuntimeSettings, Settings
+from .patterns import compile_pattern
+from .sinks import BatchError, Delivery, FunctionSink, Sink, SinkContext
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BatchError",
+    "Bus",
+    "compile_pattern",
+    "ConfigurationError",
+    "Delivery",
+    "DeliveryError",
+    "DuplicateNameError",
+    "Event",
+    "EventBridge",
+    "EventBridgeError",
+    "FunctionSink",
+    "InvalidEventError",
+    "InvalidNameError",
+    "InvalidPatternError",
+    "InvalidTransformError",
+    "PayloadValidationError",
+    "Rule",
+    "RuntimeSettings",
+    "RuntimeStateError",
+    "Settings",
+    "Sink",
+    "SinkContext",
+    "StoreClosedError",
+    "StoreError",
+    "Target",
+    "UnknownBusError",
+]
+
+for _name in __all__:
+    _obj = globals()[_name]
+    if getattr(_obj, "__module__", "").startswith("eventbridge_sdk._"):
+        _obj.__module__ = "eventbridge_sdk"
+del _name, _obj

@@ -186,8 +186,9 @@ class Event:
             except (ValueError, TypeError):
                 raise InvalidEventError(f"{where}: 'data_base64' is not valid base64") from None
         core = {name: attrs.pop(name) for name in CORE_ATTRIBUTES if name in attrs}
-        if "specversion" not in core:
-            raise InvalidEventError(f"{where}: attribute 'specversion' is required")
+        for name in ("specversion", "id", "type", "source"):
+            if name not in core:
+                raise InvalidEventError(f"{where}: attribute {name!r} is required")
         return cls(data=data, extensions=attrs, **core)
 
     @classmethod

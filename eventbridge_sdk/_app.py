@@ -1,0 +1,299 @@
+"""The application object: declarations, publishing and the runtime's lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+from dependency_injector import providers
+
+from ._container import OVERRIDABLE, Container
+from ._declarations import Bus
+from ._errors import InvalidEventError, RuntimeStateError, UnknownBusError
+from ._event import Event
+from ._names import check_name
+from ._settings import Settings
+from .runtime.runner import DeliveryObserver
+from .runtime.worker import BusSpec, RuleSpec, TargetSpec, Worker
+from .sinks.base import Sink
+from .stores.base import Store
+
+__all__ = ["EventBridge"]
+
+EventInput = Event | Mapping[str, Any]
+
+
+class EventBridge:
+    """The application's event bus: declare buses, rules and targets; publish; run.
+
+    ``store`` is a store URL (``sqlite:///path.db``, ``memory://``, ...); without it the URL
+    comes from the settings (``EVENTBRIDGE_STORE``), by default an embedded SQLite file under
+    ``./.eventbridge/``.
+
+    Example::
+
+        bridge = EventBridge("memory://")
+        orders = bridge.bus("orders")
+
+        @orders.rule("big", pattern={"data": {"total": [{"numeric": [">", 100]}]}})
+        async def notify(event: Event) -> None:
+            print("big order", event.data)
+
+        async with bridge:
+            await bridge.publish("orders", Event(type="order.created", source="/shop",
+                                                 data={"total": 250}))
+    """
+
+    def __init__(self, store: str | None = None, *, settings: Settings | None = None) -> None:
+        settings = settings if settings is not None else Settings()
+        if store is not None:
+            settings = settings.model_copy(update={"store": store})
+        self.settings = settings
+        self._container = Container(settings=settings)
+        self._buses: dict[str, Bus] = {}
+        self._observers: list[DeliveryObserver] = []
+        self._published: dict[str, dict[int, int]] = {}
+        self._store_open: asyncio.Lock | None = None
+        self._store: Store | None = None
+        self._worker: Worker | None = None
+
+    # -- declarations ----------------------------------------------------------------------
+
+    def bus(self, name: str) -> Bus:
+        """Declare the bus ``name``, or return it if it is declared already."""
+        existing = self._buses.get(name) if isinstance(name, str) else None
+        if existing is not None:
+            return existing
+        self._check_declarable(f"bus {name!r}")
+        check_name("bus", name)
+        bus = self._buses[name] = Bus(self, name)
+        return bus
+
+    @property
+    def buses(self) -> Mapping[str, Bus]:
+        """The declared buses by name."""
+        return self._buses
+
+    def _check_declarable(self, what: str) -> None:
+        if self._worker is not None:
+            raise RuntimeStateError(
+                f"cannot declare {what} while the bridge is running; declare buses, rules and "
+                "targets before start()"
+            )
+
+    def override(self, **components: Any) -> contextlib.AbstractContextManager[None]:
+        """Replace runtime components: ``store``, ``executor``, ``function_sink``, ...
+
+        The override holds until the returned context manager exits (or for good when it is
+        not used as one). Call it before ``start()``.
+
+        Example::
+
+            bridge.override(store=MemoryStore())
+            with bridge.override(function_sink=RecordingSink):
+                ...
+        """
+        unknown = sorted(set(components) - set(OVERRIDABLE))
+        if unknown:
+            raise ValueError(
+                f"cannot override {unknown}; overridable components: {list(OVERRIDABLE)}"
+            )
+        if self._worker is not None:
+            raise RuntimeStateError("override components before start(), not while running")
+        contexts = [
+            getattr(self._container, name).override(providers.Object(value))
+            for name, value in components.items()
+        ]
+        self._store = None
+        return _Overrides(contexts, self)
+
+    # -- publishing ------------------------------------------------------------------------
+
+    async def publish(self, bus: str | Bus, events: EventInput | Sequence[EventInput]) -> list[str]:
+        """Append one event or a list of events to ``bus``; return their ids once durable.
+
+        Every event is validated first: if one is invalid, nothing is stored. Events may be
+        :class:`Event` objects or mappings in the CloudEvents JSON form.
+        """
+        name = bus.name if isinstance(bus, Bus) else bus
+        if name not in self._buses:
+            declared = ", ".join(repr(b) for b in self._buses) or "none"
+            raise UnknownBusError(
+                f"cannot publish to bus {name!r}: it is not declared (declared: {declared}); "
+                f"declare it with bridge.bus({name!r})"
+            )
+        batch: Sequence[Any] = [events] if isinstance(events, Event | Mapping) else events
+        if isinstance(batch, str | bytes) or not isinstance(batch, Sequence):
+            raise InvalidEventError(
+                f"publish to bus {name!r}: expected an Event, a mapping or a list of them, got "
+                f"{type(events).__name__}"
+            )
+        bodies: list[bytes] = []
+        ids: list[str] = []
+        for index, item in enumerate(batch):
+            event = _as_event(item, index, len(batch), name)
+            bodies.append(_encode(event, index, len(batch), name))
+            ids.append(event.id)
+        if not bodies:
+            return []
+        store = await self._opened_store()
+        positions = await store.append(name, bodies)
+        highest = self._published.setdefault(name, {})
+        for partition, offset in positions:
+            if offset > highest.get(partition, -1):
+                highest[partition] = offset
+        return ids
+
+    async def _opened_store(self) -> Store:
+        if self._store is not None:
+            return self._store
+        if self._store_open is None:
+            self._store_open = asyncio.Lock()
+        async with self._store_open:
+            if self._store is None:
+                store: Store = self._container.store()
+                await store.open()
+                self._store = store
+        return self._store
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """Whether the push runtime runs."""
+        return self._worker is not None
+
+    async def start(self) -> None:
+        """Open the store and start the push runtime: a listener per bus that has rules."""
+        if self._worker is not None:
+            raise RuntimeStateError("the bridge is already running")
+        store = await self._opened_store()
+        function_sink = self._container.function_sink()
+        specs = [
+            BusSpec(
+                bus.name,
+                tuple(
+                    RuleSpec(
+                        rule.name,
+                        rule.pattern,
+                        tuple(
+                            TargetSpec(
+                                target.name,
+                                target.sink
+                                if target.sink is not None
+                                else _sink(function_sink, target.handler),
+                                target.concurrency,
+                            )
+                            for target in rule.targets.values()
+                        ),
+                    )
+                    for rule in bus.rules.values()
+                    if rule.targets
+                ),
+            )
+            for bus in self._buses.values()
+        ]
+        with self._container.observers.override(providers.Object(tuple(self._observers))):
+            worker: Worker = self._container.worker(store=store, buses=specs, publish=self.publish)
+        await worker.start()
+        self._worker = worker
+
+    async def stop(self, timeout: float | None = None) -> bool:
+        """Drain in-flight deliveries within ``timeout`` seconds, commit, and close the store.
+
+        Events published through this bridge are delivered before the runtime stops, within the
+        deadline. Returns whether everything drained in time; what did not is delivered again
+        on the next start.
+        """
+        if timeout is None:
+            timeout = self.settings.runtime.stop_timeout
+        worker, self._worker = self._worker, None
+        drained = True
+        if worker is not None:
+            drained = await worker.stop(timeout, self._published)
+        if self._store is not None:
+            await self._store.close()
+            self._store = None
+            self._container.store.reset()
+        return drained
+
+    async def wait_idle(self, timeout: float | None = None) -> None:
+        """Wait until every event published through this bridge so far has been processed."""
+        worker = self._worker
+        if worker is None:
+            raise RuntimeStateError("wait_idle() needs a running bridge; call start() first")
+        async with asyncio.timeout(timeout):
+            await worker.wait_processed({bus: dict(o) for bus, o in self._published.items()})
+
+    async def __aenter__(self) -> EventBridge:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    def run(self) -> None:
+        """Run the push runtime until SIGINT or SIGTERM, then stop gracefully."""
+        asyncio.run(self.serve())
+
+    async def serve(self) -> None:
+        """Like :meth:`run`, inside a running event loop."""
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stopping.set)
+        try:
+            async with self:
+                await stopping.wait()
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"EventBridge(store={self.settings.store!r}, buses={list(self._buses)}, {state})"
+
+
+class _Overrides(contextlib.AbstractContextManager[None]):
+    def __init__(self, contexts: list[Any], bridge: EventBridge) -> None:
+        self._contexts = contexts
+        self._bridge = bridge
+
+    def __exit__(self, *exc: object) -> None:
+        for context in reversed(self._contexts):
+            context.__exit__(None, None, None)
+        self._bridge._store = None
+
+
+def _sink(factory: Any, handler: Any) -> Sink:
+    sink: Sink = factory(handler)
+    return sink
+
+
+def _as_event(item: object, index: int, total: int, bus: str) -> Event:
+    where = f"publish to bus {bus!r}" + (f", event #{index}" if total > 1 else "")
+    if isinstance(item, Event):
+        return item
+    if isinstance(item, Mapping):
+        try:
+            return Event.from_dict(item)
+        except InvalidEventError as exc:
+            raise InvalidEventError(f"{where}: {exc}") from None
+    raise InvalidEventError(f"{where}: expected an Event or a mapping, got {type(item).__name__}")
+
+
+def _encode(event: Event, index: int, total: int, bus: str) -> bytes:
+    try:
+        return event.to_json()
+    except InvalidEventError as exc:
+        where = f"publish to bus {bus!r}" + (f", event #{index}" if total > 1 else "")
+        raise InvalidEventError(f"{where}: {exc}") from None

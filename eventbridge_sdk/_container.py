@@ -1,0 +1,61 @@
+"""The container: builds every runtime component from the settings.
+
+This is the auto-configuration: the store comes from ``settings.store``, the handler thread pool
+from ``settings.runtime.sync_workers``, the worker from both. Any provider can be replaced through
+:meth:`EventBridge.override` without touching the rest. The dependency-injector types stay here.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from dependency_injector import containers, providers
+
+from ._settings import Settings
+from .runtime.worker import Worker, WorkerOptions
+from .sinks.function import FunctionSink
+from .stores import open_store
+from .stores.base import Store
+
+__all__ = ["OVERRIDABLE", "Container"]
+
+
+def _store(settings: Settings) -> Store:
+    return open_store(settings.store)
+
+
+def _executor(settings: Settings) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(
+        settings.runtime.sync_workers, thread_name_prefix="eventbridge-handler"
+    )
+
+
+def _worker_options(settings: Settings, observers: tuple[Any, ...]) -> WorkerOptions:
+    runtime = settings.runtime
+    return WorkerOptions(
+        group=settings.group,
+        worker_name=settings.worker_name,
+        buffer_size=runtime.buffer_size,
+        fetch_batch=runtime.fetch_batch,
+        poll_timeout=runtime.poll_timeout,
+        target_concurrency=runtime.target_concurrency,
+        target_queue_size=runtime.target_queue_size,
+        observers=observers,
+    )
+
+
+class Container(containers.DeclarativeContainer):
+    """Providers of the runtime's components, built lazily from the settings."""
+
+    settings = providers.Dependency(instance_of=Settings)
+    observers = providers.Object(())
+    store = providers.Singleton(_store, settings)
+    executor = providers.Singleton(_executor, settings)
+    function_sink = providers.Object(FunctionSink)
+    worker_options = providers.Factory(_worker_options, settings, observers)
+    worker = providers.Factory(Worker, store=store, executor=executor, options=worker_options)
+
+
+OVERRIDABLE = ("executor", "function_sink", "store", "worker_options")
+"""The components a user may replace with :meth:`EventBridge.override`."""

@@ -1,0 +1,206 @@
+"""The worker: one push runtime instance, composing a pipeline per bus.
+
+A worker is given the topology (buses, their rules, each rule's targets with their sinks) and a
+store. ``start`` starts every sink, runner and pipeline; ``stop`` drains within a deadline and makes
+the last commit, so that a graceful stop redelivers nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._errors import RuntimeStateError
+from .._event import Event
+from ..patterns import Pattern
+from ..sinks.base import Sink, SinkContext
+from ..stores.base import Store
+from .offsets import OffsetTracker
+from .pipeline import BusPipeline, PipelineOptions
+from .runner import DeliveryObserver, Runner, TransformFn
+
+__all__ = ["BusSpec", "RuleSpec", "TargetSpec", "Worker", "WorkerOptions"]
+
+logger = logging.getLogger("eventbridge_sdk")
+
+PublishFn = Callable[[str, Sequence[Event]], Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class TargetSpec:
+    """A target as the runtime sees it: a name, a sink and how to feed it."""
+
+    name: str
+    sink: Sink
+    concurrency: int | None = None
+    transform: TransformFn | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSpec:
+    """A rule as the runtime sees it: a compiled pattern and its targets."""
+
+    name: str
+    pattern: Pattern
+    targets: tuple[TargetSpec, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BusSpec:
+    """A bus and its rules."""
+
+    name: str
+    rules: tuple[RuleSpec, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerOptions:
+    """The runtime's knobs, taken from the settings."""
+
+    group: str = "default"
+    worker_name: str = "worker"
+    buffer_size: int = 10_000
+    fetch_batch: int = 500
+    poll_timeout: float = 1.0
+    target_concurrency: int = 16
+    target_queue_size: int = 1_000
+    observers: tuple[DeliveryObserver, ...] = field(default_factory=tuple)
+
+
+class Worker:
+    """Runs the push runtime for a set of buses on one store."""
+
+    def __init__(
+        self,
+        store: Store,
+        buses: Iterable[BusSpec],
+        *,
+        options: WorkerOptions,
+        executor: Executor,
+        publish: PublishFn,
+    ) -> None:
+        self.store = store
+        self.options = options
+        self.executor = executor
+        self.publish = publish
+        self.specs = {spec.name: spec for spec in buses}
+        self.pipelines: dict[str, BusPipeline] = {}
+        self._sinks: list[Sink] = []
+        self.running = False
+
+    async def start(self) -> None:
+        """Start sinks, runners and one pipeline per bus that has rules."""
+        if self.running:
+            raise RuntimeStateError("the worker is already running")
+        options = self.options
+        pipeline_options = PipelineOptions(
+            group=options.group,
+            buffer_size=options.buffer_size,
+            fetch_batch=options.fetch_batch,
+            poll_timeout=options.poll_timeout,
+        )
+        try:
+            for bus in self.specs.values():
+                if not bus.rules:
+                    continue
+                tracker = OffsetTracker()
+                rules: list[tuple[str, Pattern, list[Runner]]] = []
+                for rule in bus.rules:
+                    runners = [
+                        await self._runner(bus.name, rule.name, t, tracker) for t in rule.targets
+                    ]
+                    rules.append((rule.name, rule.pattern, runners))
+                self.pipelines[bus.name] = BusPipeline(
+                    bus.name, self.store, pipeline_options, rules, tracker
+                )
+        except BaseException:
+            await self._stop_sinks()
+            self.pipelines.clear()
+            raise
+        for pipeline in self.pipelines.values():
+            for runner in pipeline.runners:
+                runner.start()
+            pipeline.start()
+        self.running = True
+
+    async def _runner(
+        self, bus: str, rule: str, target: TargetSpec, tracker: OffsetTracker
+    ) -> Runner:
+        context = SinkContext(
+            bus=bus, rule=rule, target=target.name, executor=self.executor, publish=self.publish
+        )
+        await target.sink.start(context)
+        self._sinks.append(target.sink)
+        return Runner(
+            bus=bus,
+            rule=rule,
+            target=target.name,
+            sink=target.sink,
+            tracker=tracker,
+            concurrency=target.concurrency or self.options.target_concurrency,
+            queue_size=self.options.target_queue_size,
+            transform=target.transform,
+            observers=list(self.options.observers),
+        )
+
+    async def wait_processed(self, positions: Mapping[str, Mapping[int, int]]) -> None:
+        """Wait until each bus's pipeline finished every event up to the given offsets.
+
+        Buses that this worker does not read (no rules) count as finished.
+        """
+        for bus, offsets in positions.items():
+            pipeline = self.pipelines.get(bus)
+            if pipeline is None:
+                continue
+            for partition, offset in offsets.items():
+                await pipeline.tracker.wait_passed(partition, offset)
+
+    async def stop(
+        self, timeout: float, published: Mapping[str, Mapping[int, int]] | None = None
+    ) -> bool:
+        """Stop within ``timeout`` seconds; return whether everything drained in time.
+
+        First the events this process published (``published``) are waited for, then reading
+        stops, buffered and queued events are delivered, and the watermark is committed. What
+        did not finish by the deadline stays uncommitted and is delivered again on restart.
+        """
+        if not self.running:
+            return True
+        self.running = False
+        drained = True
+        try:
+            async with asyncio.timeout(timeout):
+                if published:
+                    await self.wait_processed(published)
+                for pipeline in self.pipelines.values():
+                    await pipeline.stop_reading()
+                await asyncio.gather(*(p.drain() for p in self.pipelines.values()))
+        except TimeoutError:
+            drained = False
+            logger.warning(
+                "stop: deliveries still in flight after %.1f s were cancelled; they will be "
+                "delivered again on restart",
+                timeout,
+            )
+        for pipeline in self.pipelines.values():
+            for runner in pipeline.runners:
+                try:
+                    await runner.sink.flush()
+                except Exception:
+                    logger.exception("flushing the sink of %s failed", runner.name)
+            await pipeline.close()
+        await self._stop_sinks()
+        self.pipelines.clear()
+        return drained
+
+    async def _stop_sinks(self) -> None:
+        for sink in self._sinks:
+            try:
+                await sink.stop()
+            except Exception:
+                logger.exception("stopping sink %r failed", sink)
+        self._sinks.clear()

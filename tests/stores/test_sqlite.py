@@ -1,0 +1,98 @@
+"""What only the SQLite store does: durability across reopen, URL options, bad paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from eventbridge_sdk import ConfigurationError, StoreClosedError, StoreError
+from eventbridge_sdk.stores import SQLiteStore, open_store
+
+
+async def test_events_and_offsets_survive_reopen(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/events.db"
+    store = SQLiteStore(url)
+    await store.open()
+    positions = await store.append("orders", [b"a", b"b"])
+    await store.commit("orders", "g", {0: positions[0].offset})
+    await store.close()
+
+    reopened = SQLiteStore(url)
+    await reopened.open()
+    records = await reopened.fetch("orders", "g", max_count=10, timeout=0.1)
+    await reopened.close()
+    assert [r.body for r in records] == [b"b"]
+
+
+async def test_two_store_objects_on_one_file_see_each_others_appends(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/shared.db?poll_interval=0.01"
+    writer, reader = SQLiteStore(url), SQLiteStore(url)
+    await writer.open()
+    await reader.open()
+    try:
+        await writer.append("orders", [b"from-writer"])
+        records = await reader.fetch("orders", "g", max_count=10, timeout=2)
+    finally:
+        await writer.close()
+        await reader.close()
+    assert [r.body for r in records] == [b"from-writer"]
+
+
+async def test_concurrent_appends_are_group_committed_in_order(tmp_path: Path) -> None:
+    import asyncio
+
+    store = SQLiteStore(f"sqlite:///{tmp_path}/events.db")
+    await store.open()
+    results = await asyncio.gather(*(store.append("orders", [f"{i}".encode()]) for i in range(200)))
+    records = await store.fetch("orders", "g", max_count=1000, timeout=0.1)
+    await store.close()
+    assert [r.body for r in records] == [f"{i}".encode() for i in range(200)]
+    assert [r[0].offset for r in results] == [r.offset for r in records]
+
+
+async def test_relative_url_is_relative_to_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = open_store("sqlite:///data/events.db")
+    await store.open()
+    await store.close()
+    assert (tmp_path / "data" / "events.db").exists()
+
+
+async def test_path_under_a_file_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    store = SQLiteStore(f"sqlite:///{blocker}/events.db")
+    with pytest.raises(StoreError, match="not-a-dir"):
+        await store.open()
+
+
+async def test_a_directory_as_the_file_is_a_clear_error(tmp_path: Path) -> None:
+    store = SQLiteStore(f"sqlite:///{tmp_path}")
+    with pytest.raises(StoreError, match="cannot open"):
+        await store.open()
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("sqlite://", "names no file"),
+        ("sqlite:///x.db?synchronous=SOMETIMES", "synchronous must be one of"),
+        ("sqlite:///x.db?colour=blue", "unknown option"),
+        ("sqlite:///x.db?busy_timeout=soon", "could not convert"),
+        ("ftp://host/x", "no store is registered for scheme 'ftp'"),
+    ],
+)
+def test_bad_urls_are_rejected(url: str, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        open_store(url)
+
+
+async def test_use_after_close_is_a_clear_error(tmp_path: Path) -> None:
+    store = SQLiteStore(f"sqlite:///{tmp_path}/events.db")
+    await store.open()
+    await store.close()
+    with pytest.raises(StoreClosedError, match="is closed"):
+        await store.append("orders", [b"x"])
