@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._errors import DuplicateNameError, InvalidPatternError
+from ._errors import DuplicateNameError, InvalidNameError, InvalidPatternError
 from ._event import Event
 from ._names import check_name
 from .patterns import Pattern, compile_pattern
@@ -94,11 +94,17 @@ class Rule:
         """
 
         def decorate(handler: F) -> F:
-            self._add(
-                name if name is not None else getattr(handler, "__name__", ""),
-                handler=handler,
-                concurrency=concurrency,
-            )
+            if name is not None:
+                self._add(name, handler=handler, concurrency=concurrency)
+                return handler
+            try:
+                self._add(
+                    getattr(handler, "__name__", ""), handler=handler, concurrency=concurrency
+                )
+            except InvalidNameError as exc:
+                raise InvalidNameError(
+                    f"{exc}; the name comes from the function, pass one with @rule.target(name=...)"
+                ) from None
             return handler
 
         return decorate

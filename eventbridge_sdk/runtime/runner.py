@@ -97,12 +97,11 @@ class Runner:
             items = [await queue.get()]
             while len(items) < max_batch and not queue.empty():
                 items.append(queue.get_nowait())
-            try:
-                await self._deliver(items)
-            finally:
-                for partition, offset, _ in items:
-                    self.tracker.done(partition, offset)
-                    queue.task_done()
+            # A cancelled delivery is not finished: it stays uncommitted and is redelivered.
+            await self._deliver(items)
+            for partition, offset, _ in items:
+                self.tracker.done(partition, offset)
+                queue.task_done()
 
     async def _deliver(self, items: list[_Item]) -> None:
         batch: list[Delivery] = []
