@@ -37,6 +37,7 @@ from ._compile import TransformSpec, compile_transform
 from ._forms import Constant, JsonPath, Original, Template, Transform
 
 __all__ = [
+    "compile_transform",
     "Constant",
     "InputTransformer",
     "InvalidTransformError",
@@ -45,5 +46,4 @@ __all__ = [
     "Template",
     "Transform",
     "TransformSpec",
-    "compile_transform",
 ]

@@ -18,7 +18,14 @@ import jsonpath
 
 from .._errors import InvalidTransformError
 
-__all__ = ["MISSING", "EventInput", "Getter", "as_document", "compile_path", "is_path"]
+__all__ = [
+    "as_document",
+    "compile_path",
+    "EventInput",
+    "Getter",
+    "is_path",
+    "MISSING",
+]
 
 
 class _Missing:

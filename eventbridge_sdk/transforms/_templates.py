@@ -28,11 +28,11 @@ from ._paths import MISSING, Getter
 
 __all__ = [
     "AWS",
-    "ROCKETMQ",
+    "check_defined",
     "CompiledTemplate",
     "Dialect",
     "Placeholder",
-    "check_defined",
+    "ROCKETMQ",
     "split_aws",
     "split_rocketmq",
     "to_json",
