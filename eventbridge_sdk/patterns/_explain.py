@@ -18,6 +18,7 @@ from eventbridge_sdk.patterns._parse import Leaf, ObjectNode
 __all__ = ["Explanation", "explain"]
 
 _MAX_ELEMENTS = 5
+_MAX_ALTERNATIVES = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +44,8 @@ class Explanation:
 
     def __str__(self) -> str:
         head = "match" if self.matched else "no match"
-        return "\n".join([head, *(f"  - {reason}" for reason in self.reasons)])
+        lines = [f"    {r}" if r.startswith(" ") else f"  - {r}" for r in self.reasons]
+        return "\n".join([head, *lines])
 
 
 def _json(value: Any) -> str:
@@ -61,12 +63,24 @@ Outcome = tuple[bool, list[str], list[str]]
 """``(matched, reasons it matched, reasons it did not)``."""
 
 
-def explain(root_node: ObjectNode, event: Any) -> Explanation:
-    """Explain ``event`` against the compiled tree ``root_node``."""
-    matched, passes, fails = _node(root_node, event, event, "")
-    if matched and not passes:
-        passes = ["the pattern is empty and matches every event"]
-    return Explanation(matched, tuple(passes if matched else fails))
+def explain(alternatives: list[tuple[ObjectNode, str]], event: Any) -> Explanation:
+    """Explain ``event`` against a pattern's ``$or``-free alternatives (tree, label)."""
+    if len(alternatives) == 1:
+        matched, passes, fails = _node(alternatives[0][0], event, event, "")
+        if matched and not passes:
+            passes = ["the pattern is empty and matches every event"]
+        return Explanation(matched, tuple(passes if matched else fails))
+    failures: list[str] = []
+    for i, (tree, label) in enumerate(alternatives):
+        matched, passes, fails = _node(tree, event, event, "")
+        if matched:
+            return Explanation(True, (f"{label}:", *(f"  {r}" for r in passes)))
+        if i < _MAX_ALTERNATIVES:
+            failures.append(f"{label}:")
+            failures.extend(f"  {r}" for r in fails)
+    more = f" (first {_MAX_ALTERNATIVES} shown)" if len(alternatives) > _MAX_ALTERNATIVES else ""
+    head = f"none of the {len(alternatives)} combinations of $or branches matched{more}"
+    return Explanation(False, (head, *failures))
 
 
 def _node(node: ObjectNode, value: Any, root: Any, where: str) -> Outcome:
@@ -79,11 +93,6 @@ def _node(node: ObjectNode, value: Any, root: Any, where: str) -> Outcome:
                 good, yes, no = _leaf(child, field, root, path)
             else:
                 good, yes, no = _node(child, field, root, path)
-            ok = ok and good
-            passes.extend(yes)
-            fails.extend(no)
-        for branches in node.ors:
-            good, yes, no = _or(branches, value, root, where)
             ok = ok and good
             passes.extend(yes)
             fails.extend(no)
@@ -109,18 +118,6 @@ def _elements(node: ObjectNode, items: list[Any], root: Any, where: str) -> Outc
     more = f" (first {_MAX_ELEMENTS} shown)" if len(items) > _MAX_ELEMENTS else ""
     head = f"{where}: none of the {len(items)} array elements matches all its fields{more}"
     return False, [], [head, *(f"  {r}" for r in failures)]
-
-
-def _or(branches: tuple[ObjectNode, ...], value: Any, root: Any, where: str) -> Outcome:
-    label = f"{where}.$or" if where else "$or"
-    failures: list[str] = []
-    for i, branch in enumerate(branches):
-        ok, passes, fails = _node(branch, value, root, where)
-        if ok:
-            return True, [f"{label}[{i}] matched:", *(f"  {r}" for r in passes)], []
-        failures.append(f"  branch {i}:")
-        failures.extend(f"    {r}" for r in fails)
-    return False, [], [f"{label}: none of the {len(branches)} branches matched", *failures]
 
 
 def _leaf(leaf: Leaf, value: Any, root: Any, where: str) -> Outcome:

@@ -108,8 +108,9 @@ def scalar_test(leaf: Leaf) -> Callable[[Any], bool]:
 
 def compile_leaf(leaf: Leaf) -> NodeFn:
     kinds = {c.kind for c in leaf.conditions}
-    want_present = "exists" in kinds and any(c.arg is True for c in leaf.conditions)
-    want_absent = "exists" in kinds and any(c.arg is False for c in leaf.conditions)
+    exists = {c.arg for c in leaf.conditions if c.kind == "exists"}
+    want_present = True in exists
+    want_absent = False in exists
     has_values = bool(kinds - {"exists"})
     test = scalar_test(leaf)
     path = leaf.path

@@ -23,6 +23,8 @@ __all__ = [
     "Clause",
     "Leaf",
     "ObjectNode",
+    "Path",
+    "clause_tree",
     "expand",
     "parse_pattern",
 ]
@@ -186,20 +188,58 @@ def _combinations(node: ObjectNode) -> int:
     return count
 
 
-def expand(node: ObjectNode) -> list[Clause]:
-    """The pattern as an OR of ``$or``-free clauses, each an AND of leaves."""
-    return [tuple(itertools.chain.from_iterable(parts)) for parts in _expand(node)]
+def expand(node: ObjectNode) -> list[tuple[Clause, str]]:
+    """The pattern as an OR of ``$or``-free clauses, each an AND of leaves, with a label naming
+    the ``$or`` branches it took (``""`` when the pattern has no ``$or``)."""
+    return [
+        (tuple(itertools.chain.from_iterable(c for c, _ in parts)), _label(lb for _, lb in parts))
+        for parts in _expand(node)
+    ]
 
 
-def _expand(node: ObjectNode) -> Iterator[tuple[Clause, ...]]:
+def _label(labels: Iterator[str]) -> str:
+    return " + ".join(label for label in labels if label)
+
+
+def _expand(node: ObjectNode) -> Iterator[tuple[tuple[Clause, str], ...]]:
     fixed: list[Leaf] = []
-    choices: list[list[Clause]] = []
+    choices: list[list[tuple[Clause, str]]] = []
     for _, child in node.fields:
         if isinstance(child, Leaf):
             fixed.append(child)
         else:
             choices.append(expand(child))
     for branches in node.ors:
-        choices.append([clause for branch in branches for clause in expand(branch)])
+        where = ".".join((*node.path, "$or"))
+        choices.append(
+            [
+                (clause, _label(iter((f"{where}[{i}]", label))))
+                for i, branch in enumerate(branches)
+                for clause, label in expand(branch)
+            ]
+        )
     for combo in itertools.product(*choices):
-        yield (tuple(fixed), *combo)
+        yield ((tuple(fixed), ""), *combo)
+
+
+def clause_tree(clause: Clause) -> ObjectNode:
+    """The leaves of one clause put back into objects by path, so that leaves under one array
+    are matched within one element of it, as event-ruler does after expanding ``$or``."""
+    root: dict[tuple[str, str], Any] = {}
+    for leaf in clause:
+        node = root
+        for key in leaf.path[:-1]:
+            node = node.setdefault(("object", key), {})
+        leaves: list[Leaf] = node.setdefault(("leaf", leaf.path[-1]), [])
+        leaves.append(leaf)
+    return _tree(root, ())
+
+
+def _tree(spec: dict[tuple[str, str], Any], prefix: Path) -> ObjectNode:
+    fields: list[tuple[str, Leaf | ObjectNode]] = []
+    for (kind, key), value in spec.items():
+        if kind == "object":
+            fields.append((key, _tree(value, (*prefix, key))))
+        else:
+            fields.extend((key, leaf) for leaf in value)
+    return ObjectNode(prefix, tuple(fields), ())

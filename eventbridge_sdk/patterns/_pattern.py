@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 
 from eventbridge_sdk.patterns._explain import Explanation, explain
-from eventbridge_sdk.patterns._matcher import compile_node
-from eventbridge_sdk.patterns._parse import Clause, ObjectNode, expand, parse_pattern
+from eventbridge_sdk.patterns._matcher import NodeFn, compile_node
+from eventbridge_sdk.patterns._parse import Clause, ObjectNode, clause_tree, expand, parse_pattern
 
 __all__ = ["Pattern", "compile_pattern", "event_mapping"]
 
@@ -41,14 +41,17 @@ class Pattern:
         {'source': ['shop'], 'data': {'total': [{'numeric': ['>=', 100]}]}}
     """
 
-    __slots__ = ("_clauses", "_key", "_match", "_source", "_tree")
+    __slots__ = ("_alternatives", "_clauses", "_fns", "_key", "_match", "_source")
 
     def __init__(self, tree: ObjectNode, source: dict[str, Any]) -> None:
-        self._tree = tree
         self._source = source
-        self._match = compile_node(tree)
         self._key = orjson.dumps(source, option=orjson.OPT_SORT_KEYS)
-        self._clauses: list[Clause] | None = None
+        expanded = expand(tree)
+        self._clauses = [clause for clause, _ in expanded]
+        self._alternatives = [(clause_tree(clause), label) for clause, label in expanded]
+        self._fns = [compile_node(clause_tree) for clause_tree, _ in self._alternatives]
+        fns = self._fns
+        self._match: NodeFn = fns[0] if len(fns) == 1 else _any_of(tuple(fns))
 
     @property
     def source(self) -> dict[str, Any]:
@@ -76,13 +79,17 @@ class Pattern:
             no match
               - type: "c" does not match ["a"]
         """
-        return explain(self._tree, event_mapping(event))
+        return explain(self._alternatives, event_mapping(event))
 
+    @property
     def clauses(self) -> list[Clause]:
-        """The pattern as an OR of ``$or``-free clauses (for the rule index)."""
-        if self._clauses is None:
-            self._clauses = expand(self._tree)
+        """The pattern as an OR of ``$or``-free clauses, each an AND of leaves."""
         return self._clauses
+
+    @property
+    def clause_matchers(self) -> list[NodeFn]:
+        """For each clause of :attr:`clauses`, its array-consistent matcher ``fn(event, event)``."""
+        return self._fns
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Pattern) and self._key == other._key
@@ -92,6 +99,13 @@ class Pattern:
 
     def __repr__(self) -> str:
         return f"Pattern({self._key.decode()})"
+
+
+def _any_of(fns: tuple[NodeFn, ...]) -> NodeFn:
+    def match(value: Any, root: Any) -> bool:
+        return any(fn(value, root) for fn in fns)
+
+    return match
 
 
 def compile_pattern(pattern: Mapping[str, Any] | str | None) -> Pattern:

@@ -1,0 +1,201 @@
+"""The structure behind :class:`RuleIndex`: a trie of leaves shared by all rules.
+
+Each clause (a ``$or``-free AND of leaves) is a path from the root: one step per leaf, in a
+canonical order, so that clauses sharing leading leaves share nodes. A node's outgoing steps
+are grouped by event path in an :class:`Edges`, which looks the event's values up in dicts
+(exact values, prefixes and suffixes by length, lower-cased values) and only runs predicates
+for the operators a dict cannot answer (numeric, anything-but, wildcard, cidr). Matching an
+event visits the nodes whose leaves hold, so its cost follows the partial matches, not the
+number of rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["Edges", "Node"]
+
+_INDEXED_STRING_KINDS = ("prefix", "suffix", "prefix-ic", "suffix-ic", "equals-ignore-case")
+
+
+class Node:
+    """A state of the trie: the leaves matched so far; ``terminals`` are clauses ending here."""
+
+    __slots__ = ("children", "edge_list", "edges", "leaf", "parent", "path_id", "refs", "terminals")
+
+    def __init__(self, parent: Node | None, path_id: int, leaf: Any) -> None:
+        self.parent = parent
+        self.path_id = path_id
+        self.leaf = leaf
+        self.refs = 0
+        self.children: dict[tuple[int, str], Node] = {}
+        self.edges: dict[int, Edges] = {}
+        #: ``edges`` as a tuple, rebuilt on change: matching iterates it while rules change.
+        self.edge_list: tuple[tuple[int, Edges], ...] = ()
+        self.terminals: tuple[Any, ...] = ()
+
+    def child(self, path_id: int, leaf: Any) -> Node:
+        """The node reached from here when ``leaf`` (at ``path_id``) holds; made if new."""
+        key = (path_id, leaf.key)
+        node = self.children.get(key)
+        if node is None:
+            node = self.children[key] = Node(self, path_id, leaf)
+            edges = self.edges.get(path_id)
+            if edges is None:
+                edges = self.edges[path_id] = Edges()
+                self.edge_list = tuple(self.edges.items())
+            edges.link(leaf, node)
+        return node
+
+    def drop_child(self, node: Node) -> None:
+        """Forget ``node``, which no clause passes through any more."""
+        del self.children[(node.path_id, node.leaf.key)]
+        edges = self.edges[node.path_id]
+        edges.unlink(node.leaf, node)
+        if edges.empty():
+            del self.edges[node.path_id]
+            self.edge_list = tuple(self.edges.items())
+
+
+def _add(table: dict[Any, list[Node]], key: Any, node: Node) -> None:
+    table.setdefault(key, []).append(node)
+
+
+def _discard(table: dict[Any, list[Node]], key: Any, node: Node) -> None:
+    nodes = table[key]
+    nodes.remove(node)
+    if not nodes:
+        del table[key]
+
+
+class Edges:
+    """The steps out of one node that look at one event path."""
+
+    __slots__ = (
+        "absent",
+        "exact",
+        "exact_bool",
+        "ic",
+        "predicates",
+        "prefix",
+        "prefix_ic",
+        "present",
+        "strings",
+        "suffix",
+        "suffix_ic",
+    )
+
+    def __init__(self) -> None:
+        self.exact: dict[Any, list[Node]] = {}
+        self.exact_bool: dict[bool, list[Node]] = {}
+        self.prefix: dict[int, dict[str, list[Node]]] = {}
+        self.suffix: dict[int, dict[str, list[Node]]] = {}
+        self.prefix_ic: dict[int, dict[str, list[Node]]] = {}
+        self.suffix_ic: dict[int, dict[str, list[Node]]] = {}
+        self.ic: dict[str, list[Node]] = {}
+        self.present: list[Node] = []
+        self.absent: list[Node] = []
+        self.predicates: list[tuple[Callable[[Any], bool], Node]] = []
+        #: Whether any string-only table is in use (saves work for strings when not).
+        self.strings = False
+
+    def link(self, leaf: Any, node: Node) -> None:
+        """Make every condition of ``leaf`` lead to ``node``."""
+        for condition in leaf.conditions:
+            self._change(condition, node, add=True)
+        self.strings = any((self.prefix, self.suffix, self.prefix_ic, self.suffix_ic, self.ic))
+
+    def unlink(self, leaf: Any, node: Node) -> None:
+        """Undo :meth:`link`."""
+        for condition in leaf.conditions:
+            self._change(condition, node, add=False)
+        self.strings = any((self.prefix, self.suffix, self.prefix_ic, self.suffix_ic, self.ic))
+
+    def empty(self) -> bool:
+        return not (
+            self.exact
+            or self.exact_bool
+            or self.strings
+            or self.present
+            or self.absent
+            or self.predicates
+        )
+
+    def _change(self, condition: Any, node: Node, *, add: bool) -> None:
+        kind, arg = condition.kind, condition.arg
+        if kind == "exact":
+            table: dict[Any, list[Node]] = self.exact_bool if isinstance(arg, bool) else self.exact
+            (_add if add else _discard)(table, arg, node)
+        elif kind in _INDEXED_STRING_KINDS and kind != "equals-ignore-case":
+            by_length = getattr(self, kind.replace("-", "_"))
+            table = by_length.setdefault(len(arg), {})
+            (_add if add else _discard)(table, arg, node)
+            if not table:
+                del by_length[len(arg)]
+        elif kind == "equals-ignore-case":
+            (_add if add else _discard)(self.ic, arg, node)
+        elif kind == "exists":
+            nodes = self.present if arg else self.absent
+            if add:
+                nodes.append(node)
+            else:
+                nodes.remove(node)
+        elif add:
+            self.predicates.append((condition.test, node))
+        else:
+            self.predicates.remove((condition.test, node))
+
+    def fire(self, values: list[Any], out: list[Node]) -> None:
+        """Append to ``out`` the nodes reached by the event's ``values`` at this path."""
+        if not values:
+            out.extend(self.absent)
+            return
+        if self.present:
+            out.extend(self.present)
+        exact = self.exact
+        for value in values:
+            cls = value.__class__
+            if cls is bool:
+                hit = self.exact_bool.get(value)
+            else:
+                try:
+                    hit = exact.get(value)
+                except TypeError:  # an unhashable value from a non-JSON mapping
+                    hit = None
+            if hit:
+                out.extend(hit)
+            if self.strings and cls is str:
+                self._fire_strings(value, out)
+            for test, node in self.predicates:
+                if test(value):
+                    out.append(node)
+
+    def _fire_strings(self, value: str, out: list[Node]) -> None:
+        size = len(value)
+        for length, table in self.prefix.items():
+            if length <= size:
+                hit = table.get(value[:length])
+                if hit:
+                    out.extend(hit)
+        for length, table in self.suffix.items():
+            if length <= size:
+                hit = table.get(value[size - length :])
+                if hit:
+                    out.extend(hit)
+        if self.ic or self.prefix_ic or self.suffix_ic:
+            lowered = value.lower()
+            size = len(lowered)
+            hit = self.ic.get(lowered)
+            if hit:
+                out.extend(hit)
+            for length, table in self.prefix_ic.items():
+                if length <= size:
+                    hit = table.get(lowered[:length])
+                    if hit:
+                        out.extend(hit)
+            for length, table in self.suffix_ic.items():
+                if length <= size:
+                    hit = table.get(lowered[size - length :])
+                    if hit:
+                        out.extend(hit)

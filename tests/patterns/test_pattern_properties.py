@@ -1,0 +1,144 @@
+"""Property tests: the rule index, the single-pattern matcher and explain() always agree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from eventbridge_sdk.patterns import RuleIndex, compile_pattern
+
+KEYS = ["a", "b", "c"]
+SCALARS: list[Any] = ["x", "xy", "Xy", "yx", "", "10.1.2.3", 0, 1, 1.0, 2.5, -3, True, False, None]
+
+MATCH_VALUES = st.sampled_from(
+    [
+        "x",
+        "xy",
+        "",
+        1,
+        2.5,
+        0,
+        True,
+        False,
+        None,
+        {"prefix": "x"},
+        {"prefix": ""},
+        {"suffix": "y"},
+        {"prefix": {"equals-ignore-case": "X"}},
+        {"suffix": {"equals-ignore-case": "Y"}},
+        {"equals-ignore-case": "XY"},
+        {"wildcard": "x*"},
+        {"wildcard": "*y*"},
+        {"anything-but": "x"},
+        {"anything-but": [1, 2.5]},
+        {"anything-but": {"prefix": "x"}},
+        {"anything-but": {"suffix": ["y", "x"]}},
+        {"anything-but": {"equals-ignore-case": "xy"}},
+        {"anything-but": {"wildcard": "*y"}},
+        {"numeric": [">", 0]},
+        {"numeric": ["<=", 1]},
+        {"numeric": ["=", 1]},
+        {"numeric": [">=", -3, "<", 2.5]},
+        {"exists": True},
+        {"exists": False},
+        {"cidr": "10.0.0.0/8"},
+    ]
+)
+LEAVES = st.lists(MATCH_VALUES, min_size=1, max_size=3)
+
+
+def objects(depth: int) -> st.SearchStrategy[dict[str, Any]]:
+    child: st.SearchStrategy[Any] = LEAVES if depth == 0 else st.one_of(LEAVES, objects(depth - 1))
+    fields = st.dictionaries(st.sampled_from(KEYS), child, min_size=1, max_size=3)
+    if depth == 0:
+        return fields
+    with_or = st.tuples(fields, st.lists(objects(depth - 1), min_size=2, max_size=2)).map(
+        lambda pair: {**pair[0], "$or": pair[1]}
+    )
+    return st.one_of(fields, fields, with_or)
+
+
+PATTERNS = st.one_of(st.just({}), objects(2))
+
+EVENT_SCALARS = st.sampled_from(SCALARS)
+EVENT_VALUES = st.recursive(
+    EVENT_SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.sampled_from(KEYS), inner, max_size=3),
+    ),
+    max_leaves=10,
+)
+ELEMENTS = st.dictionaries(
+    st.sampled_from(KEYS), st.one_of(EVENT_SCALARS, st.lists(EVENT_SCALARS, max_size=2)), max_size=3
+)
+# Arrays of objects are where array consistency matters: give them their own share of events.
+ARRAYS_OF_OBJECTS = st.dictionaries(
+    st.sampled_from(KEYS),
+    st.one_of(st.lists(ELEMENTS, min_size=2, max_size=3), EVENT_SCALARS),
+    min_size=1,
+    max_size=3,
+)
+EVENTS = st.one_of(
+    st.dictionaries(st.sampled_from(KEYS), EVENT_VALUES, max_size=3), ARRAYS_OF_OBJECTS
+)
+
+
+@settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow])
+@given(patterns=st.lists(PATTERNS, min_size=1, max_size=8), events=st.lists(EVENTS, max_size=5))
+def test_index_returns_exactly_the_rules_whose_pattern_matches(
+    patterns: list[dict[str, Any]], events: list[dict[str, Any]]
+) -> None:
+    compiled = [compile_pattern(p) for p in patterns]
+    idx: RuleIndex[int] = RuleIndex()
+    for key, pattern in enumerate(compiled):
+        idx.add(key, pattern)
+
+    for event in events:
+        expected = [key for key, pattern in enumerate(compiled) if pattern.matches(event)]
+        assert idx.match(event) == expected
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(patterns=st.lists(PATTERNS, min_size=2, max_size=8), event=EVENTS, data=st.data())
+def test_index_stays_exact_after_removing_and_replacing_rules(
+    patterns: list[dict[str, Any]], event: dict[str, Any], data: st.DataObject
+) -> None:
+    idx: RuleIndex[int] = RuleIndex()
+    live = {}
+    for key, pattern in enumerate(patterns):
+        idx.add(key, compile_pattern(pattern))
+        live[key] = compile_pattern(pattern)
+    for key in data.draw(st.sets(st.sampled_from(sorted(live)))):
+        idx.remove(key)
+        del live[key]
+    replaced = data.draw(st.lists(st.tuples(st.integers(0, 9), PATTERNS), max_size=3))
+    for key, pattern in replaced:
+        if key not in live:
+            live[key] = compile_pattern(pattern)  # new keys go last, like a dict
+        live[key] = compile_pattern(pattern)
+        idx.add(key, live[key])
+
+    assert idx.match(event) == [key for key, p in live.items() if p.matches(event)]
+    assert len(idx) == len(live)
+
+
+@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow])
+@given(pattern=PATTERNS, event=EVENTS)
+def test_explain_agrees_with_matches(pattern: dict[str, Any], event: dict[str, Any]) -> None:
+    compiled = compile_pattern(pattern)
+
+    explanation = compiled.explain(event)
+
+    assert explanation.matched == compiled.matches(event)
+    assert str(explanation).startswith("match" if explanation.matched else "no match")
+
+
+@given(pattern=PATTERNS)
+def test_json_text_and_mapping_compile_to_equal_patterns(pattern: dict[str, Any]) -> None:
+    import json
+
+    assert compile_pattern(json.dumps(pattern)) == compile_pattern(pattern)
+    assert compile_pattern(pattern).source == pattern
