@@ -122,7 +122,8 @@ class JsonPath(SpecTransform):
 
     Scalars, objects and arrays come back as Python values; a path that finds nothing gives
     ``None``. A path with wildcards or filters (``$.data.items[*].sku``) gives the list of matches,
-    empty when nothing matches. Plain paths are evaluated without a JSONPath engine.
+    empty when nothing matches; ``definite`` tells which kind of path this is. Plain paths are
+    evaluated without a JSONPath engine.
 
     Example::
 
@@ -135,11 +136,6 @@ class JsonPath(SpecTransform):
         self._get, self.definite = compile_path(path, "JSONPATH value")
         self.path = path
         self._spec = {"form": "JSONPATH", "value": path}
-
-    @property
-    def getter(self) -> Getter:
-        """The compiled getter: the value at the path, or ``MISSING``."""
-        return self._get
 
     def apply(self, event: EventInput) -> Any:
         """Return the value at the path, or ``None`` when the event has nothing there."""
@@ -161,7 +157,7 @@ def _variable_getter(name: str, value: Any) -> tuple[Getter, Any]:
     """A variable's getter and its data spelling: a path (string starting ``$.``) or a literal."""
     where = f"TEMPLATE variable {name!r}"
     if isinstance(value, JsonPath):
-        return value.getter, value.path
+        return value._get, value.path
     if isinstance(value, Constant):
         return _literal(value.value), value.value
     if isinstance(value, str) and is_path(value):
