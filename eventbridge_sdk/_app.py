@@ -19,7 +19,6 @@ from ._names import check_name
 from ._settings import Settings
 from .runtime.runner import DeliveryObserver
 from .runtime.worker import BusSpec, RuleSpec, TargetSpec, Worker
-from .sinks.base import Sink
 from .stores.base import Store
 
 __all__ = ["EventBridge"]
@@ -171,36 +170,40 @@ class EventBridge:
         """Open the store and start the push runtime: a listener per bus that has rules."""
         if self._worker is not None:
             raise RuntimeStateError("the bridge is already running")
+        self._check_reply_buses()
         store = await self._opened_store()
-        function_sink = self._container.function_sink()
-        specs = [
-            BusSpec(
-                bus.name,
-                tuple(
-                    RuleSpec(
-                        rule.name,
-                        rule.pattern,
-                        tuple(
-                            TargetSpec(
-                                target.name,
-                                target.sink
-                                if target.sink is not None
-                                else _sink(function_sink, target.handler),
-                                target.concurrency,
-                            )
-                            for target in rule.targets.values()
-                        ),
-                    )
-                    for rule in bus.rules.values()
-                    if rule.targets
-                ),
-            )
-            for bus in self._buses.values()
-        ]
+        specs = [self._bus_spec(bus) for bus in self._buses.values()]
         with self._container.observers.override(providers.Object(tuple(self._observers))):
             worker: Worker = self._container.worker(store=store, buses=specs, publish=self.publish)
         await worker.start()
         self._worker = worker
+
+    def _check_reply_buses(self) -> None:
+        for bus in self._buses.values():
+            for rule in bus.rules.values():
+                for target in rule.targets.values():
+                    if target.reply_to is not None and target.reply_to not in self._buses:
+                        raise UnknownBusError(
+                            f"target {target.full_name!r} replies to bus {target.reply_to!r}, "
+                            f"which is not declared; declare it with "
+                            f"bridge.bus({target.reply_to!r})"
+                        )
+
+    def _bus_spec(self, bus: Bus) -> BusSpec:
+        function_sink = self._container.function_sink()
+        rules = []
+        for rule in bus.rules.values():
+            targets = []
+            for target in rule.targets.values():
+                sink = target.sink
+                if sink is None:
+                    assert target.handler is not None
+                    sink = function_sink(target.handler, reply_to=target.reply_to)
+                transform = target.transform.apply if target.transform is not None else None
+                targets.append(TargetSpec(target.name, sink, target.concurrency, transform))
+            if targets:
+                rules.append(RuleSpec(rule.name, rule.pattern, tuple(targets)))
+        return BusSpec(bus.name, tuple(rules))
 
     async def stop(self, timeout: float | None = None) -> bool:
         """Drain in-flight deliveries within ``timeout`` seconds, commit, and close the store.
@@ -272,11 +275,6 @@ class _Overrides(contextlib.AbstractContextManager[None]):
         for context in reversed(self._contexts):
             context.__exit__(None, None, None)
         self._bridge._store = None
-
-
-def _sink(factory: Any, handler: Any) -> Sink:
-    sink: Sink = factory(handler)
-    return sink
 
 
 def _as_event(item: object, index: int, total: int, bus: str) -> Event:

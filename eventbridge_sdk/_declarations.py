@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._errors import DuplicateNameError, InvalidNameError, InvalidPatternError
 from ._event import Event
+from ._handlers import HandlerSignature
 from ._names import check_name
 from .patterns import Pattern, compile_pattern
 from .sinks.base import Sink
+from .transforms import Transform, TransformSpec, compile_transform
 
 if TYPE_CHECKING:
     from ._app import EventBridge
@@ -36,12 +38,18 @@ class Target:
         handler: Callable[..., Any] | None = None,
         sink: Sink | None = None,
         concurrency: int | None = None,
+        transform: Transform | None = None,
+        reply_to: str | None = None,
     ) -> None:
         self.rule = rule
         self.name = name
         self.handler = handler
         self.sink = sink
         self.concurrency = concurrency
+        self.transform = transform
+        """The compiled transform whose output becomes the ``data`` the target receives."""
+        self.reply_to = reply_to
+        """The bus that events returned by the handler are published to."""
 
     @property
     def full_name(self) -> str:
@@ -85,22 +93,38 @@ class Rule:
         return self._targets
 
     def target(
-        self, name: str | None = None, *, concurrency: int | None = None
+        self,
+        name: str | None = None,
+        *,
+        concurrency: int | None = None,
+        transform: TransformSpec | None = None,
+        reply_to: str | None = None,
     ) -> Callable[[F], F]:
         """Decorate a sync or async function to make it a target of this rule.
 
-        ``name`` defaults to the function's name; ``concurrency`` bounds the deliveries in
-        flight for this target (default: the ``runtime.target_concurrency`` setting).
+        - ``name`` defaults to the function's name.
+        - ``concurrency`` bounds the deliveries in flight for this target (default: the
+          ``runtime.target_concurrency`` setting).
+        - ``transform`` reshapes each event's data for this target (see
+          :mod:`eventbridge_sdk.transforms`); it is checked now, not at delivery.
+        - ``reply_to`` names a bus: events the handler returns are published there.
+
+        The handler's parameters are filled from their annotations: ``Event`` gets the event, a
+        pydantic model, dataclass or other type gets the (transformed) data validated into it.
         """
 
         def decorate(handler: F) -> F:
+            options: dict[str, Any] = {
+                "handler": handler,
+                "concurrency": concurrency,
+                "transform": transform,
+                "reply_to": reply_to,
+            }
             if name is not None:
-                self._add(name, handler=handler, concurrency=concurrency)
+                self._add(name, **options)
                 return handler
             try:
-                self._add(
-                    getattr(handler, "__name__", ""), handler=handler, concurrency=concurrency
-                )
+                self._add(getattr(handler, "__name__", ""), **options)
             except InvalidNameError as exc:
                 raise InvalidNameError(
                     f"{exc}; the name comes from the function, pass one with @rule.target(name=...)"
@@ -119,7 +143,14 @@ class Rule:
         """
         return self.target()(handler)
 
-    def add_sink(self, name: str, sink: Sink, *, concurrency: int | None = None) -> Target:
+    def add_sink(
+        self,
+        name: str,
+        sink: Sink,
+        *,
+        concurrency: int | None = None,
+        transform: TransformSpec | None = None,
+    ) -> Target:
         """Add a target that delivers to ``sink`` (any object that fills the Sink protocol)."""
         for method in ("start", "put", "flush", "pre_commit", "stop"):
             if not callable(getattr(sink, method, None)):
@@ -127,7 +158,7 @@ class Rule:
                     f"target {name!r} of rule {self.name!r}: {sink!r} is not a Sink; it has no "
                     f"{method}() method"
                 )
-        return self._add(name, sink=sink, concurrency=concurrency)
+        return self._add(name, sink=sink, concurrency=concurrency, transform=transform)
 
     def _add(
         self,
@@ -136,6 +167,8 @@ class Rule:
         handler: Callable[..., Any] | None = None,
         sink: Sink | None = None,
         concurrency: int | None = None,
+        transform: TransformSpec | None = None,
+        reply_to: str | None = None,
     ) -> Target:
         where = f"rule {self.name!r} of bus {self.bus.name!r}"
         self.bus.bridge._check_declarable(f"target {name!r} of {where}")
@@ -152,7 +185,19 @@ class Rule:
                 f"target {name!r} of {where}: concurrency must be a whole number >= 1, "
                 f"got {concurrency!r}"
             )
-        target = Target(self, name, handler=handler, sink=sink, concurrency=concurrency)
+        if reply_to is not None:
+            check_name("bus", reply_to, f"reply_to of target {name!r} of {where}")
+        if handler is not None:
+            HandlerSignature.of(handler)  # a handler we cannot call is an error now, not later
+        target = Target(
+            self,
+            name,
+            handler=handler,
+            sink=sink,
+            concurrency=concurrency,
+            transform=compile_transform(transform, where=f"target {name!r} of {where}"),
+            reply_to=reply_to,
+        )
         self._targets[name] = target
         return target
 

@@ -13,7 +13,8 @@ Every error the library raises on purpose derives from :class:`EventBridgeError`
      ├── StoreError                    the store failed (unreachable, unwritable, corrupt)
      │    └── StoreClosedError          the store was used after it was closed
      ├── DeliveryError                 a target could not take an event
-     │    └── PayloadValidationError    the event's data does not fit the handler's typed parameter
+     │    ├── PayloadValidationError    the event's data does not fit the handler's typed parameter
+     │    └── InvalidReplyError         a handler returned something that is not a reply event
      └── RuntimeStateError             a lifecycle call in the wrong state
 
 Each message says what was wrong, where (bus, rule, target, path inside a pattern), and what to do.
@@ -29,6 +30,7 @@ __all__ = [
     "InvalidEventError",
     "InvalidNameError",
     "InvalidPatternError",
+    "InvalidReplyError",
     "InvalidTransformError",
     "PayloadValidationError",
     "RuntimeStateError",
@@ -114,3 +116,9 @@ class PayloadValidationError(DeliveryError, ValueError):
 
 class RuntimeStateError(EventBridgeError, RuntimeError):
     """A lifecycle method was called in a state that does not allow it."""
+
+
+class InvalidReplyError(DeliveryError):
+    """A handler returned something that is not a reply event; retrying would not help."""
+
+    retryable = False

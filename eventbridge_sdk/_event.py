@@ -22,6 +22,7 @@ CORE_ATTRIBUTES = frozenset(
 _RESERVED = CORE_ATTRIBUTES | {"data", "data_base64"}
 _EXTENSION_NAME = re.compile(r"[a-z0-9]{1,20}\Z")
 _OPTIONAL_STRINGS = ("subject", "datacontenttype", "dataschema")
+_FROM_FORM: Any = object()
 
 
 def _format_time(value: datetime) -> str:
@@ -146,22 +147,27 @@ class Event:
         self.data = data
 
     @classmethod
-    def _from_trusted(cls, attrs: dict[str, Any]) -> Event:
-        """Build an event from the JSON form of an event this library already validated."""
+    def _from_trusted(cls, form: Mapping[str, Any], data: Any = _FROM_FORM) -> Event:
+        """Build an event from the JSON form of an event this library already validated.
+
+        ``data`` replaces the form's data when given (a target's transformed payload).
+        """
         event = cls.__new__(cls)
-        event.id = attrs.pop("id")
-        event.source = attrs.pop("source")
-        event.type = attrs.pop("type")
-        event.specversion = attrs.pop("specversion", SPECVERSION)
-        event.subject = attrs.pop("subject", None)
-        event.time = datetime.fromisoformat(attrs.pop("time"))
-        event.datacontenttype = attrs.pop("datacontenttype", None)
-        event.dataschema = attrs.pop("dataschema", None)
-        if "data_base64" in attrs:
-            event.data = base64.b64decode(attrs.pop("data_base64"))
-        else:
-            event.data = attrs.pop("data", None)
-        event.extensions = attrs
+        get = form.get
+        event.id = form["id"]
+        event.source = form["source"]
+        event.type = form["type"]
+        event.specversion = get("specversion", SPECVERSION)
+        event.subject = get("subject")
+        event.time = datetime.fromisoformat(form["time"])
+        event.datacontenttype = get("datacontenttype")
+        event.dataschema = get("dataschema")
+        if data is _FROM_FORM:
+            encoded = get("data_base64")
+            data = get("data") if encoded is None else base64.b64decode(encoded)
+        event.data = data
+        extra = form.keys() - _RESERVED
+        event.extensions = {name: form[name] for name in extra} if extra else {}
         return event
 
     @classmethod

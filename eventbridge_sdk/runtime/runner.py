@@ -69,7 +69,11 @@ class Runner:
 
     async def submit(self, partition: int, offset: int, event: dict[str, Any]) -> None:
         """Queue an event for this target; waits while the queue is full (back pressure)."""
-        await self.queue.put((partition, offset, event))
+        queue = self.queue
+        if queue.full():
+            await queue.put((partition, offset, event))
+        else:
+            queue.put_nowait((partition, offset, event))
 
     async def drain(self) -> None:
         """Wait until every queued event was delivered (or failed)."""
@@ -83,13 +87,13 @@ class Runner:
         self._workers = []
 
     def _build(self, partition: int, offset: int, event: dict[str, Any]) -> Delivery:
-        attrs = dict(event)
-        if self.transform is not None:
-            attrs.pop("data_base64", None)
-            attrs["data"] = self.transform(event)
-        return Delivery(
-            Event._from_trusted(attrs), self.bus, self.rule, self.target, partition, offset
+        transform = self.transform
+        built = (
+            Event._from_trusted(event)
+            if transform is None
+            else Event._from_trusted(event, transform(event))
         )
+        return Delivery(built, self.bus, self.rule, self.target, partition, offset)
 
     async def _work(self) -> None:
         queue, max_batch = self.queue, self.sink.max_batch

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import inspect
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from .._errors import InvalidEventError, InvalidReplyError
 from .._event import Event
+from .._handlers import HandlerSignature
 from .base import Delivery, SinkContext
 
 __all__ = ["FunctionSink"]
 
+_TRACE_EXTENSIONS = ("traceparent", "tracestate")
+
 
 class FunctionSink:
-    """Calls a handler with each delivered event.
+    """Calls a handler with each delivered event, and publishes what it returns to ``reply_to``.
 
     An ``async def`` handler is awaited on the event loop; a plain function runs in the runtime's
-    bounded thread pool, so it may block without stalling other targets.
+    bounded thread pool, so it may block without stalling other targets. The handler's parameters
+    are filled from their annotations (see :class:`~eventbridge_sdk._handlers.HandlerSignature`).
 
     Example::
 
@@ -27,34 +32,66 @@ class FunctionSink:
 
     max_batch = 1
 
-    def __init__(self, handler: Callable[..., Any]) -> None:
+    def __init__(self, handler: Callable[..., Any], *, reply_to: str | None = None) -> None:
         self.handler = handler
-        self.is_async = inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
-            getattr(handler, "__call__", None)  # noqa: B004 - async callable objects
-        )
+        self.signature = HandlerSignature.of(handler)
+        self.reply_to = reply_to
         self._context: SinkContext | None = None
 
     def __repr__(self) -> str:
-        name = getattr(self.handler, "__qualname__", repr(self.handler))
-        return f"FunctionSink({name})"
+        return f"FunctionSink({self.signature.name})"
 
     async def start(self, context: SinkContext) -> None:
         self._context = context
 
     async def put(self, batch: Sequence[Delivery]) -> None:
         for delivery in batch:
-            await self.call(delivery.event)
+            result = await self.call(delivery.event)
+            if result is not None and self.reply_to is not None:
+                await self._reply(delivery, result)
 
     async def call(self, event: Event) -> Any:
         """Run the handler for one event and return what it returned."""
-        if self.is_async:
-            return await self.handler(event)
+        args, kwargs = self.signature.build_args(event)
+        if self.signature.is_async:
+            return await self.handler(*args, **kwargs)
+        call = functools.partial(self.handler, *args, **kwargs)
         context = self._context
         if context is None:
-            return await asyncio.to_thread(self.handler, event)
-        return await asyncio.get_running_loop().run_in_executor(
-            context.executor, functools.partial(self.handler, event)
-        )
+            return await asyncio.to_thread(call)
+        return await asyncio.get_running_loop().run_in_executor(context.executor, call)
+
+    async def _reply(self, delivery: Delivery, result: Any) -> None:
+        context = self._context
+        assert context is not None
+        assert self.reply_to is not None
+        items = result if isinstance(result, list | tuple) else [result]
+        replies = [self._reply_event(delivery, item) for item in items]
+        if replies:
+            await context.publish(self.reply_to, replies)
+
+    def _reply_event(self, delivery: Delivery, item: Any) -> Event:
+        where = f"handler {self.signature.name} (target {delivery.runner})"
+        if isinstance(item, Event):
+            reply = item
+        elif isinstance(item, Mapping):
+            form = {"specversion": "1.0", "source": f"/{delivery.bus}/{delivery.rule}", **item}
+            form.setdefault("id", str(uuid.uuid4()))
+            try:
+                reply = Event.from_dict(form)
+            except InvalidEventError as exc:
+                raise InvalidReplyError(f"{where} returned an invalid reply: {exc}") from None
+        else:
+            raise InvalidReplyError(
+                f"{where} returned {type(item).__name__}; with reply_to a handler returns an "
+                "Event, a mapping in the CloudEvents JSON form, a list of them, or None"
+            )
+        original = delivery.event.extensions
+        missing = {k: original[k] for k in _TRACE_EXTENSIONS if k in original}
+        missing = {k: v for k, v in missing.items() if k not in reply.extensions}
+        if missing:
+            reply = reply.replace(extensions={**reply.extensions, **missing})
+        return reply
 
     async def flush(self) -> None:
         return None

@@ -103,7 +103,9 @@ class MemoryStore:
             room = self.capacity - len(log.bodies)
             chunk = bodies[start : start + room]
             first = log.end
-            log.bodies.extend(chunk)
+            # Copy to exact size: orjson's bytes keep their 4 KiB working buffer, which would
+            # make each retained event cost 4 KiB instead of its length.
+            log.bodies.extend(bytes(memoryview(body)) for body in chunk)
             positions.extend(Position(0, first + i) for i in range(len(chunk)))
             start += len(chunk)
             log.has_data.set()
