@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
-from eventbridge_sdk.patterns._matcher import MISSING, NodeFn, leaf_values
+from eventbridge_sdk.patterns._matcher import MISSING, leaf_values
 from eventbridge_sdk.patterns._parse import Leaf, Path
 from eventbridge_sdk.patterns._pattern import Pattern, event_mapping
 from eventbridge_sdk.patterns._trie import Node
@@ -14,8 +14,8 @@ __all__ = ["RuleIndex"]
 
 K = TypeVar("K", bound=Hashable)
 
-_NO_VALUES: tuple[list[Any], bool] = ([], False)
-_EXACT_KINDS = frozenset({"exact"})
+_NO_VALUES: list[Any] = []  # shared, never mutated
+_PRIORITY = {"type": 0, "subject": 1, "source": 2}
 _INDEXED_KINDS = frozenset(
     {"exact", "prefix", "suffix", "prefix-ic", "suffix-ic", "equals-ignore-case"}
 )
@@ -34,28 +34,35 @@ class _Rule:
 class _Clause:
     """One ``$or``-free alternative of a rule, ending at ``nodes[-1]`` of the trie."""
 
-    __slots__ = ("check", "nodes", "path_ids", "rule")
+    __slots__ = ("check", "index", "nodes", "path_ids", "rule")
 
-    def __init__(self, rule: _Rule, nodes: list[Node], check: NodeFn | None) -> None:
+    def __init__(self, rule: _Rule, nodes: list[Node], index: int) -> None:
         self.rule = rule
         self.nodes = nodes
+        self.index = index
         self.path_ids = tuple(node.path_id for node in nodes[1:])
-        #: The array-consistent matcher, kept when two or more leaves could sit in one array.
-        self.check = check
+        #: Two or more leaves could sit in one array: verify with the array-consistent matcher.
+        self.check = len(nodes) > 2
+
+    def verify(self, event: Any) -> bool:
+        return self.rule.pattern.clause_matchers[self.index](event, event)
 
 
-def _rank(leaf: Leaf) -> tuple[int, Path, str]:
-    """Dict-answered leaves first, so that few events get as far as the predicates."""
+def _rank(leaf: Leaf) -> tuple[int, int, Path, str]:
+    """The order of a clause's leaves in the trie: selective steps first, so that most events
+    leave the trie early. Dict-answered leaves come before predicates and ``exists``; among
+    them CloudEvents ``type``, then ``subject`` and ``source``, then other attributes, then
+    ``data`` fields by depth. Equal leaves of different rules then share nodes."""
     kinds = {condition.kind for condition in leaf.conditions}
-    if kinds <= _EXACT_KINDS:
+    if kinds <= _INDEXED_KINDS:
         rank = 0
-    elif kinds <= _INDEXED_KINDS:
-        rank = 1
-    elif any(c.kind == "exists" and c.arg is False for c in leaf.conditions):
-        rank = 3
-    else:
+    elif "exists" in kinds:
         rank = 2
-    return rank, leaf.path, leaf.key
+    else:
+        rank = 1
+    path = leaf.path
+    priority = _PRIORITY.get(path[0], 3) if len(path) == 1 else 3 + len(path)
+    return rank, priority, path, leaf.key
 
 
 class RuleIndex(Generic[K]):
@@ -81,6 +88,8 @@ class RuleIndex(Generic[K]):
         self._root = Node(None, -1, None)
         self._path_ids: dict[Path, int] = {}
         self._paths: list[Path] = []
+        #: Per path id: the key itself for a top-level attribute, else the path.
+        self._keys: list[str | Path] = []
         self._orders = 0
 
     def add(self, key: K, pattern: Pattern) -> None:
@@ -95,8 +104,8 @@ class RuleIndex(Generic[K]):
             order = self._orders
             self._orders += 1
         rule = _Rule(key, pattern, order)
-        for clause, matcher in zip(pattern.clauses, pattern.clause_matchers, strict=True):
-            self._link(rule, clause, matcher)
+        for index, clause in enumerate(pattern.clauses):
+            self._link(rule, clause, index)
         self._rules[key] = rule
 
     def remove(self, key: K) -> None:
@@ -113,42 +122,76 @@ class RuleIndex(Generic[K]):
         if event.__class__ is not dict:
             event = event_mapping(event)
         found: list[_Clause] = []
-        cache: dict[int, tuple[list[Any], bool]] = {}
-        paths = self._paths
+        cache: dict[int, list[Any]] = {}
+        crossed: set[int] = set()
+        keys = self._keys
         stack = [self._root]
         while stack:
             node = stack.pop()
             if node.terminals:
                 found.extend(node.terminals)
             for path_id, edges in node.edge_list:
-                entry = cache.get(path_id)
-                if entry is None:
-                    entry = cache[path_id] = _values(event, paths[path_id])
-                reached: list[Node] = []
-                edges.fire(entry[0], reached)
-                if reached:
-                    stack.extend(dict.fromkeys(reached) if len(reached) > 1 else reached)
+                values = cache.get(path_id)
+                if values is None:
+                    key = keys[path_id]
+                    if key.__class__ is str:  # a top-level attribute: the common case
+                        value = event.get(key, MISSING)
+                        cls = value.__class__
+                        if cls is str or cls is int or cls is float or cls is bool:
+                            values = [value]
+                        elif value is MISSING:
+                            values = _NO_VALUES
+                        else:
+                            values = self._walk(event, path_id, crossed)
+                    else:
+                        values = self._walk(event, path_id, crossed)
+                    cache[path_id] = values
+                if edges.simple and len(values) == 1:
+                    hit = edges.exact.get(values[0])
+                    if hit:
+                        stack.extend(hit)
+                else:
+                    reached: list[Node] = []
+                    edges.fire(values, reached)
+                    if reached:
+                        stack.extend(dict.fromkeys(reached) if len(reached) > 1 else reached)
         if not found:
             return []
-        if len(found) == 1 and found[0].check is None:
+        if len(found) == 1 and not (found[0].check and crossed):
             return [found[0].rule.key]
-        return self._resolve(found, cache, event)
+        return self._resolve(found, crossed, event)
 
-    def _resolve(
-        self, found: list[_Clause], cache: dict[int, tuple[list[Any], bool]], event: Any
-    ) -> list[K]:
+    def _walk(self, event: Any, path_id: int, crossed: set[int]) -> list[Any]:
+        path = self._paths[path_id]
+        value = event
+        for key in path:
+            if value.__class__ is not dict:
+                break
+            value = value.get(key, MISSING)
+            if value is MISSING:
+                return _NO_VALUES
+        else:
+            cls = value.__class__
+            if cls is str or cls is int or cls is float or cls is bool or value is None:
+                return [value]
+        values, through_array = leaf_values(event, path)
+        if through_array:
+            crossed.add(path_id)
+        return values
+
+    def _resolve(self, found: list[_Clause], crossed: set[int], event: Any) -> list[K]:
         accepted: dict[_Rule, None] = {}
         for clause in found:
             rule = clause.rule
             if rule in accepted:
                 continue
-            if clause.check is not None:
-                crossed = sum(1 for path_id in clause.path_ids if cache[path_id][1])
-                if crossed >= 2 and not clause.check(event, event):
+            if clause.check and crossed:
+                leaves_in_arrays = sum(1 for path_id in clause.path_ids if path_id in crossed)
+                if leaves_in_arrays >= 2 and not clause.verify(event):
                     continue
             accepted[rule] = None
         if len(accepted) > 1:
-            return [rule.key for rule in sorted(accepted, key=lambda r: r.order)]
+            return [rule.key for rule in sorted(accepted, key=_order)]
         return [rule.key for rule in accepted]
 
     def _path_id(self, path: Path) -> int:
@@ -156,9 +199,10 @@ class RuleIndex(Generic[K]):
         if path_id is None:
             path_id = self._path_ids[path] = len(self._paths)
             self._paths.append(path)
+            self._keys.append(path[0] if len(path) == 1 else path)
         return path_id
 
-    def _link(self, rule: _Rule, clause: tuple[Leaf, ...], matcher: NodeFn) -> None:
+    def _link(self, rule: _Rule, clause: tuple[Leaf, ...], index: int) -> None:
         steps = sorted({(leaf.path, leaf.key): leaf for leaf in clause}.values(), key=_rank)
         node = self._root
         node.refs += 1
@@ -167,7 +211,7 @@ class RuleIndex(Generic[K]):
             node = node.child(self._path_id(leaf.path), leaf)
             node.refs += 1
             nodes.append(node)
-        record = _Clause(rule, nodes, matcher if len(steps) > 1 else None)
+        record = _Clause(rule, nodes, index)
         node.terminals = (*node.terminals, record)
         rule.clauses.append(record)
 
@@ -194,16 +238,5 @@ class RuleIndex(Generic[K]):
         return f"RuleIndex({len(self._rules)} rules)"
 
 
-def _values(event: Any, path: Path) -> tuple[list[Any], bool]:
-    """The scalars at ``path`` and whether an array was crossed; dicts all the way is fast."""
-    value = event
-    for key in path:
-        if value.__class__ is not dict:
-            return leaf_values(event, path)
-        value = value.get(key, MISSING)
-        if value is MISSING:
-            return _NO_VALUES
-    cls = value.__class__
-    if cls is str or cls is int or cls is float or cls is bool or value is None:
-        return [value], False
-    return leaf_values(event, path)
+def _order(rule: _Rule) -> int:
+    return rule.order

@@ -41,17 +41,26 @@ class Pattern:
         {'source': ['shop'], 'data': {'total': [{'numeric': ['>=', 100]}]}}
     """
 
-    __slots__ = ("_alternatives", "_clauses", "_fns", "_key", "_match", "_source")
+    __slots__ = ("_clauses", "_fns", "_key", "_labels", "_match", "_source", "_tree")
 
     def __init__(self, tree: ObjectNode, source: dict[str, Any]) -> None:
         self._source = source
+        self._tree = tree
         self._key = orjson.dumps(source, option=orjson.OPT_SORT_KEYS)
         expanded = expand(tree)
         self._clauses = [clause for clause, _ in expanded]
-        self._alternatives = [(clause_tree(clause), label) for clause, label in expanded]
-        self._fns = [compile_node(clause_tree) for clause_tree, _ in self._alternatives]
-        fns = self._fns
-        self._match: NodeFn = fns[0] if len(fns) == 1 else _any_of(tuple(fns))
+        self._labels = [label for _, label in expanded]
+        # Compiled on first use: an index of many rules rarely needs a rule's own matcher, and
+        # fewer objects per rule keep the garbage collector's full passes short.
+        self._fns: list[NodeFn] | None = None
+        self._match: NodeFn | None = None
+
+    def _alternatives(self) -> list[tuple[ObjectNode, str]]:
+        if len(self._clauses) == 1:
+            return [(self._tree, "")]  # without $or the clause is the tree as written
+        return [
+            (clause_tree(c), label) for c, label in zip(self._clauses, self._labels, strict=True)
+        ]
 
     @property
     def source(self) -> dict[str, Any]:
@@ -68,7 +77,11 @@ class Pattern:
         """
         if event.__class__ is not dict:
             event = event_mapping(event)
-        return self._match(event, event)
+        match = self._match
+        if match is None:
+            fns = self.clause_matchers
+            match = self._match = fns[0] if len(fns) == 1 else _any_of(tuple(fns))
+        return match(event, event)
 
     def explain(self, event: Mapping[str, Any] | Any) -> Explanation:
         """Why ``event`` matches or not: which field, which condition.
@@ -79,7 +92,7 @@ class Pattern:
             no match
               - type: "c" does not match ["a"]
         """
-        return explain(self._alternatives, event_mapping(event))
+        return explain(self._alternatives(), event_mapping(event))
 
     @property
     def clauses(self) -> list[Clause]:
@@ -89,6 +102,8 @@ class Pattern:
     @property
     def clause_matchers(self) -> list[NodeFn]:
         """For each clause of :attr:`clauses`, its array-consistent matcher ``fn(event, event)``."""
+        if self._fns is None:
+            self._fns = [compile_node(tree) for tree, _ in self._alternatives()]
         return self._fns
 
     def __eq__(self, other: object) -> bool:

@@ -59,18 +59,25 @@ class Node:
 
 
 def _add(table: dict[Any, list[Node]], key: Any, node: Node) -> None:
-    table.setdefault(key, []).append(node)
+    nodes = table.setdefault(key, [])
+    if node not in nodes:  # ["a", "a"] or [1, 1.0]: one step is enough
+        nodes.append(node)
 
 
 def _discard(table: dict[Any, list[Node]], key: Any, node: Node) -> None:
-    nodes = table[key]
-    nodes.remove(node)
-    if not nodes:
-        del table[key]
+    nodes = table.get(key)
+    if nodes is not None and node in nodes:
+        nodes.remove(node)
+        if not nodes:
+            del table[key]
 
 
 class Edges:
-    """The steps out of one node that look at one event path."""
+    """The steps out of one node that look at one event path.
+
+    ``simple`` says that only exact strings, null or numbers other than 0 and 1 lead out, so one
+    dict lookup decides a single value (``True`` would otherwise find the key ``1``).
+    """
 
     __slots__ = (
         "absent",
@@ -81,6 +88,7 @@ class Edges:
         "prefix",
         "prefix_ic",
         "present",
+        "simple",
         "strings",
         "suffix",
         "suffix_ic",
@@ -99,18 +107,32 @@ class Edges:
         self.predicates: list[tuple[Callable[[Any], bool], Node]] = []
         #: Whether any string-only table is in use (saves work for strings when not).
         self.strings = False
+        self.simple = True
 
     def link(self, leaf: Any, node: Node) -> None:
         """Make every condition of ``leaf`` lead to ``node``."""
         for condition in leaf.conditions:
             self._change(condition, node, add=True)
-        self.strings = any((self.prefix, self.suffix, self.prefix_ic, self.suffix_ic, self.ic))
+        self._summarise()
 
     def unlink(self, leaf: Any, node: Node) -> None:
         """Undo :meth:`link`."""
         for condition in leaf.conditions:
             self._change(condition, node, add=False)
-        self.strings = any((self.prefix, self.suffix, self.prefix_ic, self.suffix_ic, self.ic))
+        self._summarise()
+
+    def _summarise(self) -> None:
+        self.strings = bool(self.prefix or self.suffix or self.prefix_ic or self.suffix_ic)
+        self.strings = self.strings or bool(self.ic)
+        self.simple = not (
+            self.strings
+            or self.exact_bool
+            or self.present
+            or self.absent
+            or self.predicates
+            or 0 in self.exact
+            or 1 in self.exact
+        )
 
     def empty(self) -> bool:
         return not (
@@ -137,9 +159,9 @@ class Edges:
             (_add if add else _discard)(self.ic, arg, node)
         elif kind == "exists":
             nodes = self.present if arg else self.absent
-            if add:
+            if add and node not in nodes:
                 nodes.append(node)
-            else:
+            elif not add and node in nodes:
                 nodes.remove(node)
         elif add:
             self.predicates.append((condition.test, node))
@@ -156,13 +178,7 @@ class Edges:
         exact = self.exact
         for value in values:
             cls = value.__class__
-            if cls is bool:
-                hit = self.exact_bool.get(value)
-            else:
-                try:
-                    hit = exact.get(value)
-                except TypeError:  # an unhashable value from a non-JSON mapping
-                    hit = None
+            hit = self.exact_bool.get(value) if cls is bool else exact.get(value)
             if hit:
                 out.extend(hit)
             if self.strings and cls is str:
