@@ -222,6 +222,8 @@ class EventBridge:
             await self._store.close()
             self._store = None
             self._container.store.reset()
+        # Positions belong to the store they were appended to; the next run may use another.
+        self._published.clear()
         return drained
 
     async def wait_idle(self, timeout: float | None = None) -> None:

@@ -329,3 +329,37 @@ class TestBadInput:
         with pytest.raises(StoreError, match="cannot open the SQLite store"):
             await bridge.start()
         assert not bridge.running
+
+
+class TestRestart:
+    async def test_a_bridge_starts_and_stops_twice_without_waiting_for_old_events(
+        self, tmp_path: Path
+    ) -> None:
+        bridge = EventBridge(f"sqlite:///{tmp_path}/events.db")
+        got: list[int] = []
+
+        @bridge.bus("orders").rule("all")
+        async def handler(event: Event) -> None:
+            got.append(event.data["n"])
+
+        async with bridge:
+            await bridge.publish("orders", order(1))
+        await bridge.start()
+        assert await bridge.stop(timeout=2) is True
+        async with bridge:
+            await bridge.publish("orders", order(2))
+        assert got == [1, 2]
+
+    async def test_the_test_kit_can_run_one_bridge_twice(self) -> None:
+        from eventbridge_sdk.testing import run_bridge
+
+        bridge = EventBridge("memory://")
+
+        @bridge.bus("orders").rule("all")
+        async def handler(event: Event) -> None: ...
+
+        async with run_bridge(bridge, timeout=2) as harness:
+            await harness.publish("orders", [order(1), order(2), order(3)])
+        async with run_bridge(bridge, timeout=2) as harness:
+            await harness.publish("orders", order(4))
+            assert [e.data["n"] for e in harness.received("handler")] == [4]

@@ -55,6 +55,12 @@ class OffsetTracker:
             part = self._partitions[partition] = _Partition(offset - 1)
         return part
 
+    def seed(self, committed: dict[int, int]) -> None:
+        """Start from the store's committed offsets, so that waits for them return at once."""
+        for partition, offset in committed.items():
+            if partition not in self._partitions:
+                self._partitions[partition] = _Partition(offset)
+
     def track(self, partition: int, offset: int, deliveries: int) -> None:
         """Start tracking an event that fans out to ``deliveries`` runners (0: done at once)."""
         part = self._partition(partition, offset)

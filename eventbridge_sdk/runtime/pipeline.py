@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,11 +76,14 @@ class BusPipeline:
     def runners(self) -> list[Runner]:
         return [runner for route in self.routes.values() for runner in route.runners]
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        """Seed the watermark from the committed offsets and start the three loops."""
+        self.tracker.seed(await self.store.committed(self.bus, self.options.group))
+        self._committed = dict(self.tracker.watermarks())
         name = f"eventbridge:{self.bus}"
-        self._listener = asyncio.create_task(self._listen(), name=f"{name}:listener")
-        self._dispatcher = asyncio.create_task(self._dispatch(), name=f"{name}:dispatcher")
-        self._committer = asyncio.create_task(self._commit_loop(), name=f"{name}:committer")
+        self._listener = _supervised(self._listen(), f"{name}:listener")
+        self._dispatcher = _supervised(self._dispatch(), f"{name}:dispatcher")
+        self._committer = _supervised(self._commit_loop(), f"{name}:committer")
 
     async def _listen(self) -> None:
         store, bus, options = self.store, self.bus, self.options
@@ -141,7 +144,12 @@ class BusPipeline:
         while True:
             await changed.wait()
             changed.clear()
-            await self.commit()
+            try:
+                await self.commit()
+            except Exception:
+                logger.exception("committing bus %r failed; retrying in 1 s", self.bus)
+                await asyncio.sleep(1.0)
+                changed.set()
 
     async def commit(self) -> None:
         """Commit the watermarks that moved since the last commit."""
@@ -188,3 +196,19 @@ class BusPipeline:
             logger.exception(
                 "the final commit of bus %r failed; events may be redelivered", self.bus
             )
+
+
+def _supervised(coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+    """Run a pipeline loop as a task whose unexpected death is logged, not silent."""
+    task = asyncio.create_task(coro, name=name)
+    task.add_done_callback(_log_death)
+    return task
+
+
+def _log_death(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error(
+            "%s stopped on an unexpected error; the bus is no longer read",
+            task.get_name(),
+            exc_info=task.exception(),
+        )

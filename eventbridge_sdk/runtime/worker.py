@@ -124,7 +124,7 @@ class Worker:
         for pipeline in self.pipelines.values():
             for runner in pipeline.runners:
                 runner.start()
-            pipeline.start()
+            await pipeline.start()
         self.running = True
 
     async def _runner(
