@@ -198,7 +198,9 @@ class EventBridge:
                 sink = target.sink
                 if sink is None:
                     assert target.handler is not None
-                    sink = function_sink(target.handler, reply_to=target.reply_to)
+                    sink = function_sink(
+                        target.handler, reply_to=target.reply_to, signature=target.signature
+                    )
                 transform = target.transform.apply if target.transform is not None else None
                 targets.append(TargetSpec(target.name, sink, target.concurrency, transform))
             if targets:

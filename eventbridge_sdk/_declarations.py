@@ -5,6 +5,7 @@ Decorators only record; nothing runs until the bridge starts.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -36,6 +37,7 @@ class Target:
         name: str,
         *,
         handler: Callable[..., Any] | None = None,
+        signature: HandlerSignature | None = None,
         sink: Sink | None = None,
         concurrency: int | None = None,
         transform: Transform | None = None,
@@ -44,6 +46,7 @@ class Target:
         self.rule = rule
         self.name = name
         self.handler = handler
+        self.signature = signature
         self.sink = sink
         self.concurrency = concurrency
         self.transform = transform
@@ -114,21 +117,9 @@ class Rule:
         """
 
         def decorate(handler: F) -> F:
-            options: dict[str, Any] = {
-                "handler": handler,
-                "concurrency": concurrency,
-                "transform": transform,
-                "reply_to": reply_to,
-            }
-            if name is not None:
-                self._add(name, **options)
-                return handler
-            try:
-                self._add(getattr(handler, "__name__", ""), **options)
-            except InvalidNameError as exc:
-                raise InvalidNameError(
-                    f"{exc}; the name comes from the function, pass one with @rule.target(name=...)"
-                ) from None
+            self._declare_handler(
+                handler, name, concurrency, transform, reply_to, sys._getframe(1).f_locals
+            )
             return handler
 
         return decorate
@@ -141,7 +132,35 @@ class Rule:
             @orders.rule("audit")
             async def audit(event: Event) -> None: ...
         """
-        return self.target()(handler)
+        self._declare_handler(handler, None, None, None, None, sys._getframe(1).f_locals)
+        return handler
+
+    def _declare_handler(
+        self,
+        handler: Callable[..., Any],
+        name: str | None,
+        concurrency: int | None,
+        transform: TransformSpec | None,
+        reply_to: str | None,
+        caller_locals: Mapping[str, Any],
+    ) -> Target:
+        # Annotations may name types visible only where the handler is declared (a test
+        # function's imports, say); the declaring frame's locals resolve them.
+        options: dict[str, Any] = {
+            "handler": handler,
+            "concurrency": concurrency,
+            "transform": transform,
+            "reply_to": reply_to,
+            "localns": caller_locals,
+        }
+        if name is not None:
+            return self._add(name, **options)
+        try:
+            return self._add(getattr(handler, "__name__", ""), **options)
+        except InvalidNameError as exc:
+            raise InvalidNameError(
+                f"{exc}; the name comes from the function, pass one with @rule.target(name=...)"
+            ) from None
 
     def add_sink(
         self,
@@ -169,6 +188,7 @@ class Rule:
         concurrency: int | None = None,
         transform: TransformSpec | None = None,
         reply_to: str | None = None,
+        localns: Mapping[str, Any] | None = None,
     ) -> Target:
         where = f"rule {self.name!r} of bus {self.bus.name!r}"
         self.bus.bridge._check_declarable(f"target {name!r} of {where}")
@@ -187,12 +207,13 @@ class Rule:
             )
         if reply_to is not None:
             check_name("bus", reply_to, f"reply_to of target {name!r} of {where}")
-        if handler is not None:
-            HandlerSignature.of(handler)  # a handler we cannot call is an error now, not later
+        # A handler the runtime cannot call is an error now, not at the first delivery.
+        signature = HandlerSignature.of(handler, localns) if handler is not None else None
         target = Target(
             self,
             name,
             handler=handler,
+            signature=signature,
             sink=sink,
             concurrency=concurrency,
             transform=compile_transform(transform, where=f"target {name!r} of {where}"),

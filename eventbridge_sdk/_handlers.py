@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import inspect
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Final, Union, get_args, get_origin, get_type_hints
 
 from pydantic import TypeAdapter, ValidationError
@@ -110,7 +110,7 @@ class HandlerSignature:
         "name",
     )
 
-    def __init__(self, func: Callable[..., Any]) -> None:
+    def __init__(self, func: Callable[..., Any], localns: Mapping[str, Any] | None = None) -> None:
         if not callable(func):
             raise ConfigurationError(f"a handler must be callable, got {func!r}")
         self.func = func
@@ -123,18 +123,23 @@ class HandlerSignature:
         self.data_type: Any = None
         self._adapter: TypeAdapter[Any] | None = None
         parameters = self._parameters()
-        roles = self._assign_roles(parameters, self._hints())
+        roles = self._assign_roles(parameters, self._hints(localns))
         self._positional, self._keyword = self._plan(parameters, roles)
 
     @classmethod
-    def of(cls, func: Callable[..., Any]) -> HandlerSignature:
+    def of(
+        cls, func: Callable[..., Any], localns: Mapping[str, Any] | None = None
+    ) -> HandlerSignature:
         """Inspect ``func`` (sync or async) once and return how to call it.
+
+        ``localns`` resolves annotation names that are not in the function's module, such as
+        types imported or defined in the function that declared the handler.
 
         Example::
 
             HandlerSignature.of(lambda event: None).event_parameter  # -> "event"
         """
-        return cls(func)
+        return cls(func, localns)
 
     def build_args(self, event: Event) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """The positional and keyword arguments to call the handler with for ``event``.
@@ -169,14 +174,17 @@ class HandlerSignature:
             raise self._fail(f"cannot read its signature ({exc})") from None
         return list(signature.parameters.values())
 
-    def _hints(self) -> dict[str, Any]:
+    def _hints(self, localns: Mapping[str, Any] | None) -> dict[str, Any]:
         try:
-            return get_type_hints(_annotation_owner(self.func), include_extras=True)
+            return get_type_hints(
+                _annotation_owner(self.func),
+                localns=dict(localns) if localns else None,
+                include_extras=True,
+            )
         except Exception as exc:  # NameError, TypeError, ... from evaluating annotations
             raise self._fail(
                 f"cannot resolve its annotations ({exc}); the types a handler names must be "
-                "importable from its module (with `from __future__ import annotations` a type "
-                "defined inside a function cannot be resolved)"
+                "importable from its module or visible where the handler is declared"
             ) from None
 
     def _assign_roles(

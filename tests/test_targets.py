@@ -245,3 +245,21 @@ async def test_a_custom_sink_gets_batches_and_its_lifecycle_calls() -> None:
     assert sink.calls[0] == "start orders/all/recorder"
     assert sink.calls[-2:] == ["flush", "stop"]
     assert "pre_commit" in sink.calls
+
+
+async def test_annotations_may_name_types_local_to_the_declaring_function() -> None:
+    from eventbridge_sdk import Event as LocalEvent
+
+    class Local(BaseModel):
+        order: int
+
+    bridge = EventBridge("memory://")
+    got: list[tuple[int, str]] = []
+
+    @bridge.bus("orders").rule("all")
+    async def handle(data: Local, event: LocalEvent) -> None:
+        got.append((data.order, event.type))
+
+    async with run_bridge(bridge) as harness:
+        await harness.publish("orders", created(3))
+    assert got == [(3, "order.created")]

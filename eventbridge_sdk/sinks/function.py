@@ -32,9 +32,15 @@ class FunctionSink:
 
     max_batch = 1
 
-    def __init__(self, handler: Callable[..., Any], *, reply_to: str | None = None) -> None:
+    def __init__(
+        self,
+        handler: Callable[..., Any],
+        *,
+        reply_to: str | None = None,
+        signature: HandlerSignature | None = None,
+    ) -> None:
         self.handler = handler
-        self.signature = HandlerSignature.of(handler)
+        self.signature = signature if signature is not None else HandlerSignature.of(handler)
         self.reply_to = reply_to
         self._context: SinkContext | None = None
 
