@@ -83,12 +83,13 @@ def parse_pattern(pattern: Mapping[str, Any] | str | None) -> tuple[ObjectNode, 
         except orjson.JSONDecodeError as exc:
             raise InvalidPatternError(f"the pattern is not valid JSON: {exc}") from None
     if not isinstance(pattern, Mapping):
-        raise InvalidPatternError(f"a pattern must be a JSON object, not {type(pattern).__name__}")
+        kind = "null" if pattern is None else type(pattern).__name__
+        raise InvalidPatternError(f"a pattern must be a JSON object, not {kind}")
     source = _normalise(pattern, "", 0)
+    root = _object(source, (), "", in_or=False)
     size = len(orjson.dumps(source))
     if size > MAX_PATTERN_CHARS:
         raise _too_large(size)
-    root = _object(source, (), "", in_or=False)
     combinations = _combinations(root)
     if combinations > MAX_COMBINATIONS:
         raise InvalidPatternError(
