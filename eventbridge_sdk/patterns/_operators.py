@@ -7,15 +7,21 @@ the leaf matcher decides.
 
 from __future__ import annotations
 
-import ipaddress
 import math
 from collections.abc import Callable, Mapping
-from functools import lru_cache
 from typing import Any
 
 from eventbridge_sdk._errors import InvalidPatternError
+from eventbridge_sdk.patterns._text import (
+    at,
+    ip_value,
+    is_number,
+    json_type,
+    require_string,
+    wildcard_matcher,
+)
 
-__all__ = ["OPERATORS", "Condition", "at", "is_number", "parse_match_value"]
+__all__ = ["OPERATORS", "Condition", "parse_match_value"]
 
 Predicate = Callable[[Any], bool]
 
@@ -49,19 +55,6 @@ class Condition:
         self.arg = arg
         self.source = source
         self.test = test
-
-
-def at(path: str, part: str | int) -> str:
-    """The path of ``part`` inside ``path``: ``a.b``, ``a[0]``."""
-    if isinstance(part, int):
-        return f"{path}[{part}]"
-    return f"{path}.{part}" if path else part
-
-
-def is_number(value: object) -> bool:
-    """A JSON number: an int or a finite float, never a bool."""
-    cls = value.__class__
-    return (cls is int or cls is float) and math.isfinite(value)  # type: ignore[arg-type]
 
 
 def parse_match_value(value: Any, path: str) -> Condition:
@@ -106,27 +99,22 @@ def _exact(value: Any) -> Condition:
     return Condition("exact", value, value, test)
 
 
-def _string(operand: Any, path: str, what: str) -> str:
-    if not isinstance(operand, str):
-        raise InvalidPatternError(f"{what} must be a string, not {_json_type(operand)}", path)
-    return operand
-
-
 def _prefix_or_suffix(operand: Any, path: str, kind: str) -> Condition:
-    name = path.rsplit(".", 1)[-1]
     if isinstance(operand, Mapping):
         if list(operand) != ["equals-ignore-case"]:
             raise InvalidPatternError(
-                f'{name} takes a string or {{"equals-ignore-case": "..."}}', path
+                f'{kind} takes a string or {{"equals-ignore-case": "..."}}', path
             )
-        text = _string(operand["equals-ignore-case"], at(path, "equals-ignore-case"), "the value")
+        text = require_string(
+            operand["equals-ignore-case"], at(path, "equals-ignore-case"), "the value"
+        )
         lowered = text.lower()
         if kind == "prefix":
             test: Predicate = lambda v: isinstance(v, str) and v.lower().startswith(lowered)  # noqa: E731
         else:
             test = lambda v: isinstance(v, str) and v.lower().endswith(lowered)  # noqa: E731
         return Condition(f"{kind}-ic", lowered, {kind: {"equals-ignore-case": text}}, test)
-    text = _string(operand, path, f"the {name} value")
+    text = require_string(operand, path, f"the {kind} value")
     if kind == "prefix":
         test = lambda v: isinstance(v, str) and v.startswith(text)  # noqa: E731
     else:
@@ -143,7 +131,7 @@ def _suffix(operand: Any, path: str) -> Condition:
 
 
 def _equals_ignore_case(operand: Any, path: str) -> Condition:
-    lowered = _string(operand, path, "the equals-ignore-case value").lower()
+    lowered = require_string(operand, path, "the equals-ignore-case value").lower()
     return Condition(
         "equals-ignore-case",
         lowered,
@@ -152,55 +140,8 @@ def _equals_ignore_case(operand: Any, path: str) -> Condition:
     )
 
 
-def wildcard_matcher(text: str, path: str) -> Predicate:
-    """A predicate for a wildcard string: ``*`` is any run of characters, ``\\*`` and ``\\\\``
-    are a literal star and backslash. Matching is greedy per segment, so it is linear in the
-    event value and never backtracks."""
-    segments: list[str] = [""]
-    i = 0
-    while i < len(text):
-        char = text[i]
-        if char == "\\":
-            if i + 1 >= len(text) or text[i + 1] not in "*\\":
-                raise InvalidPatternError(
-                    f"invalid escape at position {i} of the wildcard: "
-                    "only \\* and \\\\ are allowed",
-                    path,
-                )
-            segments[-1] += text[i + 1]
-            i += 2
-            continue
-        if char == "*":
-            if i + 1 < len(text) and text[i + 1] == "*":
-                raise InvalidPatternError(
-                    f"consecutive wildcard characters at position {i + 1}", path
-                )
-            segments.append("")
-        else:
-            segments[-1] += char
-        i += 1
-    if len(segments) == 1:
-        exact = segments[0]
-        return lambda v: v == exact
-    head, *middle, tail = segments
-    minimum = len(head) + len(tail)
-
-    def match(v: str) -> bool:
-        if len(v) < minimum or not v.startswith(head) or not v.endswith(tail):
-            return False
-        start, end = len(head), len(v) - len(tail)
-        for segment in middle:
-            found = v.find(segment, start, end)
-            if found < 0:
-                return False
-            start = found + len(segment)
-        return True
-
-    return match
-
-
 def _wildcard(operand: Any, path: str) -> Condition:
-    matcher = wildcard_matcher(_string(operand, path, "the wildcard value"), path)
+    matcher = wildcard_matcher(require_string(operand, path, "the wildcard value"), path)
     return Condition(
         "wildcard", operand, {"wildcard": operand}, lambda v: isinstance(v, str) and matcher(v)
     )
@@ -208,14 +149,14 @@ def _wildcard(operand: Any, path: str) -> Condition:
 
 def _exists(operand: Any, path: str) -> Condition:
     if not isinstance(operand, bool):
-        raise InvalidPatternError(f"exists takes true or false, not {_json_type(operand)}", path)
+        raise InvalidPatternError(f"exists takes true or false, not {json_type(operand)}", path)
     return Condition("exists", operand, {"exists": operand}, lambda v: False)
 
 
 def _number(operand: Any, path: str) -> float | int:
     if not is_number(operand):
         raise InvalidPatternError(
-            f"a numeric bound must be a finite number, not {_json_type(operand)}", path
+            f"a numeric bound must be a finite number, not {json_type(operand)}", path
         )
     return operand  # type: ignore[no-any-return]
 
@@ -278,18 +219,8 @@ def _numeric_test(
     return lambda v: (v.__class__ is int or v.__class__ is float) and low < v < high
 
 
-@lru_cache(maxsize=4096)
-def ip_value(text: str) -> tuple[int, int] | None:
-    """``(version, integer)`` of an IP address literal, or None when it is not one."""
-    try:
-        address = ipaddress.ip_address(text)
-    except ValueError:
-        return None
-    return address.version, int(address)
-
-
 def _cidr(operand: Any, path: str) -> Condition:
-    text = _string(operand, path, "the cidr value")
+    text = require_string(operand, path, "the cidr value")
     address, slash, mask = text.partition("/")
     if not slash or "/" in mask:
         raise InvalidPatternError(f"malformed CIDR {text!r}: exactly one '/' is required", path)
@@ -335,7 +266,7 @@ def _anything_but(operand: Any, path: str) -> Condition:
         return _anything_but_form(form, value, at(path, form), source)
     raise InvalidPatternError(
         f"anything-but takes a string, a number, a list of strings or of numbers, or an "
-        f"object, not {_json_type(operand)}",
+        f"object, not {json_type(operand)}",
         path,
     )
 
@@ -364,7 +295,7 @@ def _anything_but_form(form: str, value: Any, path: str, source: Any) -> Conditi
         where = at(path, i) if isinstance(value, list | tuple) else path
         if not isinstance(item, str):
             raise InvalidPatternError(
-                f"{form} value must be a string, not {_json_type(item)}", where
+                f"{form} value must be a string, not {json_type(item)}", where
             )
         if not item and form in ("prefix", "suffix"):
             raise InvalidPatternError(f"an empty {form} is not allowed in anything-but", where)
@@ -382,22 +313,6 @@ def _anything_but_form(form: str, value: Any, path: str, source: Any) -> Conditi
         matchers = [wildcard_matcher(s, path) for s in values]
         test = lambda v: not isinstance(v, str) or not any(m(v) for m in matchers)  # noqa: E731
     return Condition("anything-but", None, source, test)
-
-
-def _json_type(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, Mapping):
-        return "an object"
-    if isinstance(value, list | tuple):
-        return "an array"
-    return type(value).__name__
 
 
 _PARSERS: dict[str, Callable[[Any, str], Condition]] = {

@@ -14,7 +14,8 @@ from typing import Any
 import orjson
 
 from eventbridge_sdk._errors import InvalidPatternError
-from eventbridge_sdk.patterns._operators import OPERATORS, Condition, at, parse_match_value
+from eventbridge_sdk.patterns._operators import OPERATORS, Condition, parse_match_value
+from eventbridge_sdk.patterns._text import at
 
 __all__ = [
     "MAX_COMBINATIONS",
