@@ -149,3 +149,28 @@ def test_converts_to_and_from_the_cloudevents_sdk() -> None:
 def test_from_cloudevent_rejects_other_objects() -> None:
     with pytest.raises(InvalidEventError, match="expected a cloudevents SDK event"):
         Event.from_cloudevent(object())
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        datetime(2026, 1, 1, tzinfo=UTC),
+        datetime(2026, 1, 1, 5, 6, 7, 123, tzinfo=timezone(timedelta(hours=2))),
+        datetime(2026, 3, 9, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=-5))),
+    ],
+)
+def test_json_and_dict_forms_write_time_alike(when: datetime) -> None:
+    import orjson
+
+    event = Event(type="t", source="s", time=when)
+    assert orjson.loads(event.to_json())["time"] == event.to_dict()["time"]
+    assert Event.from_json(event.to_json()).time == when
+
+
+def test_default_ids_are_distinct_version_4_uuids() -> None:
+    import uuid
+
+    ids = {Event(type="t", source="s").id for _ in range(10_000)}
+    assert len(ids) == 10_000
+    assert {uuid.UUID(i).version for i in ids} == {4}
+    assert {uuid.UUID(i).variant for i in ids} == {uuid.RFC_4122}
