@@ -81,16 +81,18 @@ def leaf_values(root: Any, path: Path) -> tuple[list[Any], bool]:
 def scalar_test(leaf: Leaf) -> Callable[[Any], bool]:
     """One predicate for a scalar against all of ``leaf``'s value conditions (not ``exists``)."""
     strings = frozenset(c.arg for c in leaf.conditions if c.kind == "exact" and type(c.arg) is str)
+    # Keep True apart from 1 and False apart from 0: JSON types are strict (and a plain set
+    # would fold them into one element).
     others = frozenset(
-        c.arg for c in leaf.conditions if c.kind == "exact" and type(c.arg) is not str
+        (c.arg.__class__ is bool, c.arg)
+        for c in leaf.conditions
+        if c.kind == "exact" and type(c.arg) is not str
     )
     tests = tuple(c.test for c in leaf.conditions if c.kind not in ("exact", "exists"))
     if others:
-        # Keep True apart from 1 and False apart from 0: JSON types are strict.
-        typed = frozenset((v.__class__ is bool, v) for v in others)
 
         def exact(v: Any) -> bool:
-            return v in strings if v.__class__ is str else (v.__class__ is bool, v) in typed
+            return v in strings if v.__class__ is str else (v.__class__ is bool, v) in others
 
     else:
 
