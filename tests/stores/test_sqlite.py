@@ -96,3 +96,44 @@ async def test_use_after_close_is_a_clear_error(tmp_path: Path) -> None:
     await store.close()
     with pytest.raises(StoreClosedError, match="is closed"):
         await store.append("orders", [b"x"])
+
+
+async def test_an_unreachable_path_is_a_clear_error() -> None:
+    store = SQLiteStore("sqlite:////proc/eventbridge/events.db")
+    with pytest.raises(StoreError, match="/proc/eventbridge/events.db"):
+        await store.open()
+
+
+APPEND_SCRIPT = """
+import asyncio, sys
+from eventbridge_sdk.stores import SQLiteStore
+
+async def main(url, tag):
+    store = SQLiteStore(url)
+    await store.open()
+    for start in range(0, 2000, 100):
+        await store.append("orders", [f"{tag}-{i}".encode() for i in range(start, start + 100)])
+    await store.close()
+
+asyncio.run(main(sys.argv[1], sys.argv[2]))
+"""
+
+
+async def test_several_processes_append_to_one_file_safely(tmp_path: Path) -> None:
+    import asyncio
+    import sys
+
+    url = f"sqlite:///{tmp_path}/shared.db"
+    store = SQLiteStore(url)
+    await store.open()  # creates the schema before the writers race
+    procs = [
+        await asyncio.create_subprocess_exec(sys.executable, "-c", APPEND_SCRIPT, url, tag)
+        for tag in ("a", "b")
+    ]
+    assert [await p.wait() for p in procs] == [0, 0]
+    records = await store.fetch("orders", "g", max_count=10_000, timeout=1)
+    await store.close()
+    bodies = [r.body.decode() for r in records]
+    assert len(bodies) == 4000
+    for tag in ("a", "b"):
+        assert [b for b in bodies if b.startswith(tag)] == [f"{tag}-{i}" for i in range(2000)]
