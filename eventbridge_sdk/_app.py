@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import signal
 from collections.abc import Mapping, Sequence
 from types import TracebackType
@@ -219,7 +220,7 @@ class EventBridge:
         worker, self._worker = self._worker, None
         drained = True
         if worker is not None:
-            drained = await worker.stop(timeout, self._published)
+            drained = await worker.stop(timeout, functools.partial(self._settle, worker))
         if self._store is not None:
             await self._store.close()
             self._store = None
@@ -229,12 +230,22 @@ class EventBridge:
         return drained
 
     async def wait_idle(self, timeout: float | None = None) -> None:
-        """Wait until every event published through this bridge so far has been processed."""
+        """Wait until every event published through this bridge so far has been processed.
+
+        Events that handlers publish meanwhile (replies) are waited for too.
+        """
         worker = self._worker
         if worker is None:
             raise RuntimeStateError("wait_idle() needs a running bridge; call start() first")
         async with asyncio.timeout(timeout):
-            await worker.wait_processed({bus: dict(o) for bus, o in self._published.items()})
+            await self._settle(worker)
+
+    async def _settle(self, worker: Worker) -> None:
+        while True:
+            published = {bus: dict(offsets) for bus, offsets in self._published.items()}
+            await worker.wait_processed(published)
+            if published == self._published:
+                return
 
     async def __aenter__(self) -> EventBridge:
         await self.start()

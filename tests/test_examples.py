@@ -40,3 +40,10 @@ def test_quickstart_runs_again_without_redelivering(tmp_path: Path) -> None:
     run_example("quickstart.py", tmp_path)
     out = run_example("quickstart.py", tmp_path)
     assert out.count("order 1") == 3, out
+
+
+def test_typed_handlers_example_transforms_validates_and_replies(tmp_path: Path) -> None:
+    out = run_example("typed_handlers.py", tmp_path)
+    assert "chat: Ada paid 250.00 EUR" in out
+    assert "plan_shipment: order 1042 for Ada, 250.00 EUR" in out
+    assert "ship: order 1042 (reply from /orders/paid)" in out

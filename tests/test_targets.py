@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -263,3 +264,23 @@ async def test_annotations_may_name_types_local_to_the_declaring_function() -> N
     async with run_bridge(bridge) as harness:
         await harness.publish("orders", created(3))
     assert got == [(3, "order.created")]
+
+
+async def test_wait_idle_also_waits_for_replies_to_a_new_bus() -> None:
+    bridge = EventBridge("memory://")
+    got: list[str] = []
+
+    @bridge.bus("orders").rule("all").target(reply_to="audit")
+    async def forward(event: Event) -> dict[str, str]:
+        await asyncio.sleep(0.01)
+        return {"type": "audited"}
+
+    @bridge.bus("audit").rule("all")
+    async def audited(event: Event) -> None:
+        await asyncio.sleep(0.01)
+        got.append(event.type)
+
+    async with bridge:
+        await bridge.publish("orders", created())
+        await bridge.wait_idle(5)
+        assert got == ["audited"]

@@ -160,12 +160,12 @@ class Worker:
                 await pipeline.tracker.wait_passed(partition, offset)
 
     async def stop(
-        self, timeout: float, published: Mapping[str, Mapping[int, int]] | None = None
+        self, timeout: float, settle: Callable[[], Awaitable[None]] | None = None
     ) -> bool:
         """Stop within ``timeout`` seconds; return whether everything drained in time.
 
-        First the events this process published (``published``) are waited for, then reading
-        stops, buffered and queued events are delivered, and the watermark is committed. What
+        First ``settle`` is awaited (the bridge waits there for the events it published), then
+        reading stops, buffered and queued events are delivered, the watermark is committed. What
         did not finish by the deadline stays uncommitted and is delivered again on restart.
         """
         if not self.running:
@@ -174,8 +174,8 @@ class Worker:
         drained = True
         try:
             async with asyncio.timeout(timeout):
-                if published:
-                    await self.wait_processed(published)
+                if settle is not None:
+                    await settle()
                 for pipeline in self.pipelines.values():
                     await pipeline.stop_reading()
                 await asyncio.gather(*(p.drain() for p in self.pipelines.values()))
