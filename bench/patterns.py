@@ -5,7 +5,7 @@ Usage::
     .venv/bin/python bench/patterns.py            # 3 rounds, best and median of each figure
     .venv/bin/python bench/patterns.py --rounds 5 --seconds 1.0
 
-Prints events/s of ``RuleIndex.match`` for 1 simple exact rule, one rule of each operator kind,
+Prints events/s of ``RuleIndex.match`` for 1 simple exact rule, 1 and 1,000 rules of each kind,
 and 100, 1,000 and 10,000 rules (a mix of exact, prefix, numeric and anything-but rules selecting
 on ``type``, ``source`` and ``data`` fields), the compile time of 10,000 rules, and, for
 comparison, scanning 1,000 rules one ``Pattern.matches`` at a time.
@@ -158,6 +158,9 @@ def main() -> None:
     for kind in KINDS:
         one = build_index([make_rule(random.Random(1), kind)])
         cases.append((f"1 rule, {kind}", one.match, _hit_rate(one, events)))
+        rng_kind = random.Random(1_000)
+        many = build_index([make_rule(rng_kind, kind) for _ in range(1_000)])
+        cases.append((f"1,000 rules, {kind}", many.match, _hit_rate(many, events)))
     for count in (100, 1_000, 10_000):
         idx = build_index(make_rules(count, seed=count))
         cases.append((f"{count:,} rules, mixed", idx.match, _hit_rate(idx, events)))

@@ -15,7 +15,9 @@ __all__ = ["RuleIndex"]
 K = TypeVar("K", bound=Hashable)
 
 _NO_VALUES: list[Any] = []  # shared, never mutated
+_ELSEWHERE = object()  # the path runs into an array or a scalar: leave it to _walk
 _PRIORITY = {"type": 0, "subject": 1, "source": 2}
+_EXACT = frozenset({"exact"})
 _INDEXED_KINDS = frozenset(
     {"exact", "prefix", "suffix", "prefix-ic", "suffix-ic", "equals-ignore-case"}
 )
@@ -50,16 +52,19 @@ class _Clause:
 
 def _rank(leaf: Leaf) -> tuple[int, int, Path, str]:
     """The order of a clause's leaves in the trie: selective steps first, so that most events
-    leave the trie early. Dict-answered leaves come before predicates and ``exists``; among
-    them CloudEvents ``type``, then ``subject`` and ``source``, then other attributes, then
-    ``data`` fields by depth. Equal leaves of different rules then share nodes."""
+    leave the trie early. Exact values first (one lookup, no slicing), then prefixes, suffixes
+    and ignore-case values, then predicates, then ``exists``; within each, CloudEvents
+    ``type``, then ``subject`` and ``source``, then other attributes, then ``data`` fields by
+    depth. Equal leaves of different rules then share nodes."""
     kinds = {condition.kind for condition in leaf.conditions}
-    if kinds <= _INDEXED_KINDS:
+    if kinds == _EXACT:
         rank = 0
-    elif "exists" in kinds:
-        rank = 2
-    else:
+    elif kinds <= _INDEXED_KINDS:
         rank = 1
+    elif "exists" in kinds:
+        rank = 3
+    else:
+        rank = 2
     path = leaf.path
     priority = _PRIORITY.get(path[0], 3) if len(path) == 1 else 3 + len(path)
     return rank, priority, path, leaf.key
@@ -136,13 +141,18 @@ class RuleIndex(Generic[K]):
                     key = keys[path_id]
                     if key.__class__ is str:  # a top-level attribute: the common case
                         value = event.get(key, MISSING)
-                        cls = value.__class__
-                        if cls is str or cls is int or cls is float or cls is bool:
-                            values = [value]
-                        elif value is MISSING:
-                            values = _NO_VALUES
-                        else:
-                            values = self._walk(event, path_id, crossed)
+                    else:  # objects all the way is the common case; _walk does the rest
+                        value = event
+                        for part in key:
+                            if value.__class__ is not dict:
+                                value = _ELSEWHERE
+                                break
+                            value = value.get(part, MISSING)
+                    cls = value.__class__
+                    if cls is str or cls is int or cls is float or cls is bool:
+                        values = [value]
+                    elif value is MISSING:
+                        values = _NO_VALUES
                     else:
                         values = self._walk(event, path_id, crossed)
                     cache[path_id] = values
