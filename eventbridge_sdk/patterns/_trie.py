@@ -11,10 +11,11 @@ number of rules.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Edges", "Node"]
+__all__ = ["Edges", "Node", "Thresholds"]
 
 _INDEXED_STRING_KINDS = ("prefix", "suffix", "prefix-ic", "suffix-ic", "equals-ignore-case")
 
@@ -72,6 +73,67 @@ def _discard(table: dict[Any, list[Node]], key: Any, node: Node) -> None:
             del table[key]
 
 
+class Thresholds:
+    """Numeric conditions with one bound (``>``, ``>=``, ``<``, ``<=``) or ``=``, kept sorted so
+    that a bisect finds every node a number reaches. Two-sided ranges stay predicates."""
+
+    __slots__ = ("equal", "lower", "upper")
+
+    def __init__(self) -> None:
+        self.equal: dict[float | int, list[Node]] = {}
+        # By inclusiveness: bounds in ascending order and the node of each, side by side.
+        self.lower: dict[bool, tuple[list[float | int], list[Node]]] = {
+            False: ([], []),
+            True: ([], []),
+        }
+        self.upper: dict[bool, tuple[list[float | int], list[Node]]] = {
+            False: ([], []),
+            True: ([], []),
+        }
+
+    def change(self, bounds: Any, node: Node, *, add: bool) -> bool:
+        """Add or remove a numeric condition's ``(low, high)``; False for a two-sided range."""
+        low, high = bounds
+        if low is not None and high is not None:
+            if low != high:
+                return False
+            (_add if add else _discard)(self.equal, low[0], node)
+            return True
+        number, inclusive = low if low is not None else high
+        keys, nodes = (self.lower if low is not None else self.upper)[inclusive]
+        if add:
+            at = bisect_right(keys, number)
+            keys.insert(at, number)
+            nodes.insert(at, node)
+        else:
+            start, end = bisect_left(keys, number), bisect_right(keys, number)
+            at = start + nodes[start:end].index(node)
+            del keys[at], nodes[at]
+        return True
+
+    def empty(self) -> bool:
+        return not (
+            self.equal or any(keys for keys, _ in (*self.lower.values(), *self.upper.values()))
+        )
+
+    def fire(self, value: float | int, out: list[Node]) -> None:
+        hit = self.equal.get(value)
+        if hit:
+            out.extend(hit)
+        keys, nodes = self.lower[False]  # bound < value
+        if keys:
+            out.extend(nodes[: bisect_left(keys, value)])
+        keys, nodes = self.lower[True]  # bound <= value
+        if keys:
+            out.extend(nodes[: bisect_right(keys, value)])
+        keys, nodes = self.upper[False]  # bound > value
+        if keys:
+            out.extend(nodes[bisect_right(keys, value) :])
+        keys, nodes = self.upper[True]  # bound >= value
+        if keys:
+            out.extend(nodes[bisect_left(keys, value) :])
+
+
 class Edges:
     """The steps out of one node that look at one event path.
 
@@ -84,6 +146,7 @@ class Edges:
         "exact",
         "exact_bool",
         "ic",
+        "numbers",
         "predicates",
         "prefix",
         "prefix_ic",
@@ -105,6 +168,7 @@ class Edges:
         self.present: list[Node] = []
         self.absent: list[Node] = []
         self.predicates: list[tuple[Callable[[Any], bool], Node]] = []
+        self.numbers: Thresholds | None = None
         #: Whether any string-only table is in use (saves work for strings when not).
         self.strings = False
         self.simple = True
@@ -122,6 +186,8 @@ class Edges:
         self._summarise()
 
     def _summarise(self) -> None:
+        if self.numbers is not None and self.numbers.empty():
+            self.numbers = None
         self.strings = bool(self.prefix or self.suffix or self.prefix_ic or self.suffix_ic)
         self.strings = self.strings or bool(self.ic)
         self.simple = not (
@@ -130,6 +196,7 @@ class Edges:
             or self.present
             or self.absent
             or self.predicates
+            or self.numbers
             or 0 in self.exact
             or 1 in self.exact
         )
@@ -142,6 +209,7 @@ class Edges:
             or self.present
             or self.absent
             or self.predicates
+            or self.numbers
         )
 
     def _change(self, condition: Any, node: Node, *, add: bool) -> None:
@@ -163,10 +231,17 @@ class Edges:
                 nodes.append(node)
             elif not add and node in nodes:
                 nodes.remove(node)
+        elif kind == "numeric" and self._change_number(condition.arg, node, add=add):
+            pass
         elif add:
             self.predicates.append((condition.test, node))
         else:
             self.predicates.remove((condition.test, node))
+
+    def _change_number(self, bounds: Any, node: Node, *, add: bool) -> bool:
+        if self.numbers is None:
+            self.numbers = Thresholds()
+        return self.numbers.change(bounds, node, add=add)
 
     def fire(self, values: list[Any], out: list[Node]) -> None:
         """Append to ``out`` the nodes reached by the event's ``values`` at this path."""
@@ -183,6 +258,8 @@ class Edges:
                 out.extend(hit)
             if self.strings and cls is str:
                 self._fire_strings(value, out)
+            elif self.numbers is not None and (cls is int or cls is float):
+                self.numbers.fire(value, out)
             for test, node in self.predicates:
                 if test(value):
                     out.append(node)

@@ -142,3 +142,34 @@ def test_json_text_and_mapping_compile_to_equal_patterns(pattern: dict[str, Any]
 
     assert compile_pattern(json.dumps(pattern)) == compile_pattern(pattern)
     assert compile_pattern(pattern).source == pattern
+
+
+NUMBERS = st.one_of(st.integers(-5, 5), st.sampled_from([-2.5, -0.5, 0.0, 0.5, 2.5, 1e300]))
+NUMERIC_CONDITIONS = st.one_of(
+    st.tuples(st.sampled_from(["=", "<", "<=", ">", ">="]), NUMBERS).map(list),
+    st.tuples(st.sampled_from([">", ">="]), NUMBERS, st.sampled_from(["<", "<="]), NUMBERS)
+    .filter(lambda c: c[1] < c[3])
+    .map(list),
+)
+
+
+@settings(max_examples=300)
+@given(
+    conditions=st.lists(NUMERIC_CONDITIONS, min_size=1, max_size=30),
+    values=st.lists(st.one_of(NUMBERS, st.just("1"), st.just(True)), min_size=1, max_size=10),
+    removed=st.sets(st.integers(0, 29)),
+)
+def test_index_agrees_on_numeric_bounds_at_and_around_their_edges(
+    conditions: list[list[Any]], values: list[Any], removed: set[int]
+) -> None:
+    patterns = {i: compile_pattern({"n": [{"numeric": c}]}) for i, c in enumerate(conditions)}
+    idx: RuleIndex[int] = RuleIndex()
+    for key, pattern in patterns.items():
+        idx.add(key, pattern)
+    for key in removed & set(patterns):
+        idx.remove(key)
+        del patterns[key]
+
+    for value in values:
+        event = {"n": value}
+        assert idx.match(event) == [k for k, p in patterns.items() if p.matches(event)]
