@@ -23,24 +23,26 @@ _INDEXED_KINDS = frozenset(
 )
 
 
+# Nothing in the trie points back up (no parent links, no clause-to-node links): dropping an
+# index frees it by reference counting, and the garbage collector has no cycles to chase.
+
+
 class _Rule:
-    __slots__ = ("clauses", "key", "order", "pattern")
+    __slots__ = ("key", "order", "pattern")
 
     def __init__(self, key: Any, pattern: Pattern, order: int) -> None:
         self.key = key
         self.pattern = pattern
         self.order = order
-        self.clauses: list[_Clause] = []
 
 
 class _Clause:
-    """One ``$or``-free alternative of a rule, ending at ``nodes[-1]`` of the trie."""
+    """One ``$or``-free alternative of a rule: a terminal of the node its leaves lead to."""
 
-    __slots__ = ("check", "index", "nodes", "path_ids", "rule")
+    __slots__ = ("check", "index", "path_ids", "rule")
 
     def __init__(self, rule: _Rule, nodes: list[Node], index: int) -> None:
         self.rule = rule
-        self.nodes = nodes
         self.index = index
         self.path_ids = tuple(node.path_id for node in nodes[1:])
         #: Two or more leaves could sit in one array: verify with the array-consistent matcher.
@@ -90,7 +92,9 @@ class RuleIndex(Generic[K]):
 
     def __init__(self) -> None:
         self._rules: dict[K, _Rule] = {}
-        self._root = Node(None, -1, None)
+        #: Per rule key: each clause and the trie nodes from the root to its terminal.
+        self._links: dict[K, list[tuple[_Clause, list[Node]]]] = {}
+        self._root = Node(-1, None)
         self._path_ids: dict[Path, int] = {}
         self._paths: list[Path] = []
         #: Per path id: the key itself for a top-level attribute, else the path.
@@ -223,17 +227,17 @@ class RuleIndex(Generic[K]):
             nodes.append(node)
         record = _Clause(rule, nodes, index)
         node.terminals = (*node.terminals, record)
-        rule.clauses.append(record)
+        self._links.setdefault(rule.key, []).append((record, nodes))
 
     def _unlink(self, rule: _Rule) -> None:
-        for record in rule.clauses:
-            last = record.nodes[-1]
-            last.terminals = tuple(t for t in last.terminals if t is not record)
-            for node in reversed(record.nodes):
+        for record, nodes in self._links.pop(rule.key):
+            nodes[-1].terminals = tuple(t for t in nodes[-1].terminals if t is not record)
+            self._root.refs -= 1
+            for depth in range(len(nodes) - 1, 0, -1):
+                node = nodes[depth]
                 node.refs -= 1
-                if node.refs == 0 and node.parent is not None:
-                    node.parent.drop_child(node)
-        rule.clauses.clear()
+                if node.refs == 0:
+                    nodes[depth - 1].drop_child(node)
 
     def __len__(self) -> int:
         return len(self._rules)

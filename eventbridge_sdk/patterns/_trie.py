@@ -23,10 +23,9 @@ _INDEXED_STRING_KINDS = ("prefix", "suffix", "prefix-ic", "suffix-ic", "equals-i
 class Node:
     """A state of the trie: the leaves matched so far; ``terminals`` are clauses ending here."""
 
-    __slots__ = ("children", "edge_list", "edges", "leaf", "parent", "path_id", "refs", "terminals")
+    __slots__ = ("children", "edge_list", "edges", "leaf", "path_id", "refs", "terminals")
 
-    def __init__(self, parent: Node | None, path_id: int, leaf: Any) -> None:
-        self.parent = parent
+    def __init__(self, path_id: int, leaf: Any) -> None:
         self.path_id = path_id
         self.leaf = leaf
         self.refs = 0
@@ -41,7 +40,7 @@ class Node:
         key = (path_id, leaf.key)
         node = self.children.get(key)
         if node is None:
-            node = self.children[key] = Node(self, path_id, leaf)
+            node = self.children[key] = Node(path_id, leaf)
             edges = self.edges.get(path_id)
             if edges is None:
                 edges = self.edges[path_id] = Edges()
