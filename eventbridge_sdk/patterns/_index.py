@@ -152,6 +152,8 @@ class RuleIndex(Generic[K]):
                                 value = _ELSEWHERE
                                 break
                             value = value.get(part, MISSING)
+                            if value is MISSING:
+                                break
                     cls = value.__class__
                     if cls is str or cls is int or cls is float or cls is bool:
                         values = [value]

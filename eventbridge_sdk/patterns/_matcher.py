@@ -34,8 +34,6 @@ MISSING: Any = _Missing()
 NodeFn = Callable[[Any, Any], bool]
 """``fn(value, root)``: does ``value`` (found in the event ``root``) match?"""
 
-_SCALARS = (str, int, float, bool, type(None))
-
 
 def flatten(values: Any, out: list[Any]) -> list[Any]:
     """Append every non-array item of ``values``, at any depth, to ``out``."""
