@@ -59,6 +59,7 @@ class EventBridge:
         self._published: dict[str, dict[int, int]] = {}
         self._store_open: asyncio.Lock | None = None
         self._store: Store | None = None
+        self._retired_stores: list[Store] = []
         self._worker: Worker | None = None
 
     # -- declarations ----------------------------------------------------------------------
@@ -108,8 +109,15 @@ class EventBridge:
             getattr(self._container, name).override(providers.Object(value))
             for name, value in components.items()
         ]
-        self._store = None
+        self._forget_store()
         return _Overrides(contexts, self)
+
+    def _forget_store(self) -> None:
+        """Drop the opened store (closed at the next stop) and the positions it gave."""
+        if self._store is not None:
+            self._retired_stores.append(self._store)
+            self._store = None
+        self._published.clear()
 
     # -- publishing ------------------------------------------------------------------------
 
@@ -221,8 +229,10 @@ class EventBridge:
         drained = True
         if worker is not None:
             drained = await worker.stop(timeout, functools.partial(self._settle, worker))
+        for store in [*self._retired_stores, *([self._store] if self._store else [])]:
+            await store.close()
+        self._retired_stores.clear()
         if self._store is not None:
-            await self._store.close()
             self._store = None
             self._container.store.reset()
         # Positions belong to the store they were appended to; the next run may use another.
@@ -289,7 +299,7 @@ class _Overrides(contextlib.AbstractContextManager[None]):
     def __exit__(self, *exc: object) -> None:
         for context in reversed(self._contexts):
             context.__exit__(None, None, None)
-        self._bridge._store = None
+        self._bridge._forget_store()
 
 
 def _as_event(item: object, index: int, total: int, bus: str) -> Event:

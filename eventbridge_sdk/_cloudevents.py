@@ -32,9 +32,8 @@ def to_sdk_event(event: Event) -> Any:
         "id": event.id,
         "source": event.source,
         "type": event.type,
-        "time": event.time,
     }
-    for name in ("subject", "datacontenttype", "dataschema"):
+    for name in ("time", "subject", "datacontenttype", "dataschema"):
         value = getattr(event, name)
         if value is not None:
             attributes[name] = value

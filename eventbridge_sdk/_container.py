@@ -40,7 +40,6 @@ def _worker_options(settings: Settings, observers: tuple[Any, ...]) -> WorkerOpt
         fetch_batch=runtime.fetch_batch,
         poll_timeout=runtime.poll_timeout,
         target_concurrency=runtime.target_concurrency,
-        target_queue_size=runtime.target_queue_size,
         observers=observers,
     )
 

@@ -75,7 +75,8 @@ def _is_json_content(content_type: str | None) -> bool:
 class Event:
     """A CloudEvent 1.0: context attributes, extensions and ``data``.
 
-    ``id`` defaults to a random UUID and ``time`` to now (UTC). ``type`` and ``source`` are
+    ``id`` defaults to a random UUID and ``time`` to now (UTC); an event decoded from JSON
+    that has no ``time`` keeps ``None``, as the attribute is optional. ``type`` and ``source`` are
     required. Extension names are 1-20 lowercase letters or digits; their values are strings,
     integers or booleans.
 
@@ -103,7 +104,7 @@ class Event:
     type: str
     specversion: str
     subject: str | None
-    time: datetime
+    time: datetime | None
     datacontenttype: str | None
     dataschema: str | None
     extensions: dict[str, str | int | bool]
@@ -170,7 +171,8 @@ class Event:
         event.type = form["type"]
         event.specversion = get("specversion", SPECVERSION)
         event.subject = get("subject")
-        event.time = datetime.fromisoformat(form["time"])
+        time = get("time")
+        event.time = None if time is None else datetime.fromisoformat(time)
         event.datacontenttype = get("datacontenttype")
         event.dataschema = get("dataschema")
         if data is _FROM_FORM:
@@ -206,7 +208,10 @@ class Event:
         for name in ("specversion", "id", "type", "source"):
             if name not in core:
                 raise InvalidEventError(f"{where}: attribute {name!r} is required")
-        return cls(data=data, extensions=attrs, **core)
+        event = cls(data=data, extensions=attrs, **core)
+        if core.get("time") is None:
+            event.time = None  # optional in CloudEvents: an event received without one keeps none
+        return event
 
     @classmethod
     def from_json(cls, value: str | bytes) -> Event:
@@ -223,16 +228,17 @@ class Event:
         Binary data (``bytes``) is carried as ``data_base64``; any other data as ``data``.
         Patterns and transforms work on this form.
         """
-        return self._form(_format_time(self.time))
+        return self._form(None if self.time is None else _format_time(self.time))
 
-    def _form(self, time: str | datetime) -> dict[str, Any]:
+    def _form(self, time: str | datetime | None) -> dict[str, Any]:
         out: dict[str, Any] = {
             "specversion": self.specversion,
             "id": self.id,
             "source": self.source,
             "type": self.type,
-            "time": time,
         }
+        if time is not None:
+            out["time"] = time
         if self.subject is not None:
             out["subject"] = self.subject
         if self.datacontenttype is not None:
@@ -283,7 +289,10 @@ class Event:
             "data": self.data,
         }
         values.update(changes)
-        return Event(**values)
+        event = Event(**values)
+        if values["time"] is None:
+            event.time = None
+        return event
 
     def to_cloudevent(self) -> Any:
         """Convert to the ``cloudevents`` SDK's event class (install the ``cloudevents`` extra)."""

@@ -30,7 +30,6 @@ class RuntimeSettings(BaseModel):
     target_concurrency: int = Field(
         16, ge=1, description="Deliveries in flight per target unless the target sets its own."
     )
-    target_queue_size: int = Field(1_000, ge=1, description="Events queued per target at most.")
     sync_workers: int = Field(
         default_factory=lambda: min(32, (os.cpu_count() or 1) + 4),
         ge=1,

@@ -38,6 +38,9 @@ class OffsetTracker:
     def __init__(self) -> None:
         self._partitions: dict[int, _Partition] = {}
         self._in_flight = 0
+        self._open_events = 0
+        self._room: asyncio.Event | None = None
+        self._room_limit = 0
         self.changed = asyncio.Event()
         """Set whenever a watermark moves; the committer clears it."""
         self._idle = asyncio.Event()
@@ -48,6 +51,21 @@ class OffsetTracker:
     def in_flight(self) -> int:
         """How many deliveries are tracked and not yet done."""
         return self._in_flight
+
+    @property
+    def open_events(self) -> int:
+        """How many tracked events have deliveries not yet done."""
+        return self._open_events
+
+    async def wait_for_room(self, limit: int) -> None:
+        """Wait until fewer than ``limit`` events are open."""
+        while self._open_events >= limit:
+            self._room = asyncio.Event()
+            self._room_limit = limit
+            try:
+                await self._room.wait()
+            finally:
+                self._room = None
 
     def _partition(self, partition: int, offset: int) -> _Partition:
         part = self._partitions.get(partition)
@@ -61,18 +79,26 @@ class OffsetTracker:
             if partition not in self._partitions:
                 self._partitions[partition] = _Partition(offset)
 
-    def track(self, partition: int, offset: int, deliveries: int) -> None:
-        """Start tracking an event that fans out to ``deliveries`` runners (0: done at once)."""
+    def track(self, partition: int, offset: int, deliveries: int) -> bool:
+        """Start tracking an event that fans out to ``deliveries`` runners (0: done at once).
+
+        Returns ``False``, tracking nothing, for an offset at or below one already tracked:
+        a record read twice is dispatched once.
+        """
         part = self._partition(partition, offset)
+        if offset <= (part.order[-1] if part.order else part.watermark):
+            return False
         if deliveries:
             part.remaining[offset] = deliveries
             part.order.append(offset)
             self._in_flight += deliveries
+            self._open_events += 1
             self._idle.clear()
         elif part.order:
             part.order.append(offset)  # finished, but behind unfinished events
         else:
             self._advance(partition, part, offset)
+        return True
 
     def done(self, partition: int, offset: int) -> None:
         """Record that one runner finished (delivered, failed for good, or handed on) an event."""
@@ -83,6 +109,9 @@ class OffsetTracker:
             part.remaining[offset] = left
             return
         del part.remaining[offset]
+        self._open_events -= 1
+        if self._room is not None and self._open_events < self._room_limit:
+            self._room.set()
         if part.order[0] == offset:
             order, remaining = part.order, part.remaining
             last = order.popleft()
@@ -105,6 +134,21 @@ class OffsetTracker:
                     still.append((waited_partition, waited, future))
             self._waiters = still
 
+    @property
+    def waiting(self) -> bool:
+        """Whether anyone waits for an offset to pass."""
+        return bool(self._waiters)
+
+    def observe_committed(self, committed: dict[int, int]) -> None:
+        """Move idle partitions up to offsets committed elsewhere (by another process)."""
+        for partition, offset in committed.items():
+            part = self._partitions.get(partition)
+            if part is None:
+                self._partitions[partition] = part = _Partition(offset)
+                self._advance(partition, part, offset)
+            elif not part.order and offset > part.watermark:
+                self._advance(partition, part, offset)
+
     def watermarks(self) -> dict[int, int]:
         """The committable offset of each partition seen so far."""
         return {number: part.watermark for number, part in self._partitions.items()}
@@ -119,8 +163,13 @@ class OffsetTracker:
         if self.passed(partition, offset):
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append((partition, offset, future))
-        await future
+        entry = (partition, offset, future)
+        self._waiters.append(entry)
+        try:
+            await future
+        finally:
+            if not future.done() and entry in self._waiters:
+                self._waiters.remove(entry)
 
     async def wait_idle(self) -> None:
         """Wait until no tracked delivery is unfinished."""

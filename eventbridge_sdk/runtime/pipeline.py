@@ -1,17 +1,19 @@
 """The pipeline of one bus: listener → bounded buffer → dispatcher → runners, and the committer.
 
 One listener per bus per worker, shared by every rule of the bus: the bus is read once, whatever
-the number of rules. The buffer between the listener and the dispatcher is bounded; when it is
-full the listener stops reading (back pressure) — it never drops. The dispatcher matches each
-event against the bus's rule index once and queues it to the runner of every target of every
-matching rule. The committer commits the low watermark whenever it moves.
+the number of rules. The dispatcher matches each event against the bus's rule index once and
+queues it to the runner of every target of every matching rule, each with its own copy of the
+event. At most ``buffer_size`` events of a bus are in flight (dispatched, not yet finished by
+every runner); at that bound the dispatcher waits, the small read-ahead queue between listener
+and dispatcher fills, and the listener stops reading (back pressure) — nothing is dropped. The
+committer commits the low watermark whenever it moves.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +21,7 @@ import orjson
 
 from ..patterns import Pattern, RuleIndex
 from ..stores.base import Record, Store
+from ._tasks import cancel_all, supervised
 from .offsets import OffsetTracker
 from .runner import Runner
 
@@ -33,6 +36,7 @@ class PipelineOptions:
 
     group: str
     buffer_size: int = 10_000
+    """Events of the bus in flight at most: dispatched and not yet finished by every runner."""
     fetch_batch: int = 500
     poll_timeout: float = 1.0
 
@@ -63,8 +67,8 @@ class BusPipeline:
         for rule, pattern, runners in rules:
             self.index.add(rule, pattern)
             self.routes[rule] = _Route(rule, list(runners))
-        slots = max(1, options.buffer_size // max(1, options.fetch_batch))
-        self.buffer: asyncio.Queue[Sequence[Record] | None] = asyncio.Queue(slots)
+        # Read ahead by two batches: enough to keep the dispatcher busy while the store answers.
+        self.buffer: asyncio.Queue[Sequence[Record] | None] = asyncio.Queue(2)
         self._listener: asyncio.Task[None] | None = None
         self._dispatcher: asyncio.Task[None] | None = None
         self._committer: asyncio.Task[None] | None = None
@@ -78,16 +82,16 @@ class BusPipeline:
 
     async def start(self) -> None:
         """Seed the watermark from the committed offsets and start the three loops."""
+        await self.store.rewind(self.bus, self.options.group)
         self.tracker.seed(await self.store.committed(self.bus, self.options.group))
         self._committed = dict(self.tracker.watermarks())
         name = f"eventbridge:{self.bus}"
-        self._listener = _supervised(self._listen(), f"{name}:listener")
-        self._dispatcher = _supervised(self._dispatch(), f"{name}:dispatcher")
-        self._committer = _supervised(self._commit_loop(), f"{name}:committer")
+        self._listener = supervised(self._listen(), f"{name}:listener")
+        self._dispatcher = supervised(self._dispatch(), f"{name}:dispatcher")
+        self._committer = supervised(self._commit_loop(), f"{name}:committer")
 
     async def _listen(self) -> None:
-        store, bus, options = self.store, self.bus, self.options
-        await store.rewind(bus, options.group)
+        store, bus, options, tracker = self.store, self.bus, self.options, self.tracker
         while True:
             try:
                 records = await store.fetch(
@@ -96,15 +100,20 @@ class BusPipeline:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                # The cursor moves only on a successful fetch, so the next one resumes here.
                 logger.exception("reading bus %r failed; retrying in 1 s", bus)
                 await asyncio.sleep(1.0)
-                await store.rewind(bus, options.group)
                 continue
             if records:
                 await self.buffer.put(records)
+            elif tracker.waiting:
+                # Idle here, yet someone waits for offsets: another process may hold the
+                # bus (a standby reader) and have finished them.
+                tracker.observe_committed(await store.committed(bus, options.group))
 
     async def _dispatch(self) -> None:
         buffer, index, routes, tracker = self.buffer, self.index, self.routes, self.tracker
+        limit = self.options.buffer_size
         loads = orjson.loads
         while True:
             records = await buffer.get()
@@ -120,10 +129,19 @@ class BusPipeline:
                 if not matched:
                     tracker.track(partition, offset, 0)
                     continue
-                runners = [r for rule in matched for r in routes[rule].runners]
-                tracker.track(partition, offset, len(runners))
-                for runner in runners:
-                    await runner.submit(partition, offset, event)
+                runners = (
+                    routes[matched[0]].runners
+                    if len(matched) == 1
+                    else [r for rule in matched for r in routes[rule].runners]
+                )
+                if tracker.open_events >= limit:
+                    await tracker.wait_for_room(limit)
+                if not tracker.track(partition, offset, len(runners)):
+                    continue  # read twice (a store redelivered it): dispatched already
+                runners[0].submit(partition, offset, event)
+                for runner in runners[1:]:
+                    # Each target gets its own copy: a handler may change the data it gets.
+                    runner.submit(partition, offset, loads(body))
             self.dispatched += len(records)
 
     def _skip(self, partition: int, offset: int, error: Exception) -> None:
@@ -181,34 +199,29 @@ class BusPipeline:
         for runner in self.runners:
             await runner.drain()
 
-    async def close(self) -> None:
-        """Cancel what is still running and make the last commit."""
-        tasks = [t for t in (self._listener, self._dispatcher, self._committer) if t is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    def tasks(self) -> list[asyncio.Task[None]]:
+        """The pipeline's loops and its runners' workers."""
+        loops = [t for t in (self._listener, self._dispatcher, self._committer) if t is not None]
+        return loops + [task for runner in self.runners for task in runner.workers]
+
+    async def cancel(self, grace: float = 1.0) -> None:
+        """Cancel what is still running, waiting ``grace`` seconds at most."""
+        await cancel_all(self.tasks(), grace)
         self._listener = self._dispatcher = self._committer = None
         for runner in self.runners:
-            await runner.stop()
+            runner.workers.clear()
+
+    async def final_commit(self, grace: float = 1.0) -> None:
+        """Commit the watermark one last time; a failure only means redeliveries later."""
         try:
-            await self.commit()
+            async with asyncio.timeout(grace):
+                await self.commit()
         except Exception:
             logger.exception(
                 "the final commit of bus %r failed; events may be redelivered", self.bus
             )
 
-
-def _supervised(coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
-    """Run a pipeline loop as a task whose unexpected death is logged, not silent."""
-    task = asyncio.create_task(coro, name=name)
-    task.add_done_callback(_log_death)
-    return task
-
-
-def _log_death(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        logger.error(
-            "%s stopped on an unexpected error; the bus is no longer read",
-            task.get_name(),
-            exc_info=task.exception(),
-        )
+    async def close(self, grace: float = 1.0) -> None:
+        """Cancel what is still running and make the last commit."""
+        await self.cancel(grace)
+        await self.final_commit(grace)

@@ -1,11 +1,10 @@
-"""A runner: one rule-and-target pair at run time, with its own bounded queue and concurrency.
+"""A runner: one rule-and-target pair at run time, with its own queue and concurrency.
 
 The dispatcher hands a runner the events its rule matched. The runner applies the target's
 transform, builds the delivery and puts it into the sink with at most ``concurrency`` puts in
-flight. Its queue is bounded: a slow target fills its own queue, which makes the dispatcher wait,
-which fills the bus buffer, which stops the listener. Nothing is dropped. Other targets keep their
-own queues and workers, so one slow target does not hold back the others once it stops taking
-work — only the shared buffer bounds how far they run ahead.
+flight. A runner's queue holds what its target has not taken yet; how much a bus may have in
+flight over all its runners is bounded by the dispatcher (``buffer_size``), so a slow target
+lets the others run ahead up to that bound and only then holds the bus back. Nothing is dropped.
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ from typing import Any
 
 from .._event import Event
 from ..sinks.base import BatchError, Delivery, Sink
+from ._tasks import supervised
 from .offsets import OffsetTracker
 
 __all__ = ["DeliveryObserver", "Runner", "TransformFn"]
@@ -44,7 +44,6 @@ class Runner:
         sink: Sink,
         tracker: OffsetTracker,
         concurrency: int,
-        queue_size: int,
         transform: TransformFn | None = None,
         observers: list[DeliveryObserver] | None = None,
     ) -> None:
@@ -55,45 +54,25 @@ class Runner:
         self.concurrency = concurrency
         self.transform = transform
         self.observers = observers if observers is not None else []
-        self.queue: asyncio.Queue[_Item] = asyncio.Queue(queue_size)
-        self._workers: list[asyncio.Task[None]] = []
+        self.queue: asyncio.Queue[_Item] = asyncio.Queue()
+        self.workers: list[asyncio.Task[None]] = []
         self.delivered = 0
         self.failed = 0
 
     def start(self) -> None:
         """Start the worker coroutines (the sink must already be started)."""
-        self._workers = [
-            asyncio.create_task(self._work(), name=f"eventbridge-runner:{self.name}:{i}")
+        self.workers = [
+            supervised(self._work(), f"eventbridge-runner:{self.name}:{i}")
             for i in range(self.concurrency)
         ]
 
-    async def submit(self, partition: int, offset: int, event: dict[str, Any]) -> None:
-        """Queue an event for this target; waits while the queue is full (back pressure)."""
-        queue = self.queue
-        if queue.full():
-            await queue.put((partition, offset, event))
-        else:
-            queue.put_nowait((partition, offset, event))
+    def submit(self, partition: int, offset: int, event: dict[str, Any]) -> None:
+        """Queue an event for this target; the runner owns ``event`` from now on."""
+        self.queue.put_nowait((partition, offset, event))
 
     async def drain(self) -> None:
         """Wait until every queued event was delivered (or failed)."""
         await self.queue.join()
-
-    async def stop(self) -> None:
-        """Cancel the workers; events still queued stay uncommitted and are redelivered later."""
-        for task in self._workers:
-            task.cancel()
-        await asyncio.gather(*self._workers, return_exceptions=True)
-        self._workers = []
-
-    def _build(self, partition: int, offset: int, event: dict[str, Any]) -> Delivery:
-        transform = self.transform
-        built = (
-            Event._from_trusted(event)
-            if transform is None
-            else Event._from_trusted(event, transform(event))
-        )
-        return Delivery(built, self.bus, self.rule, self.target, partition, offset)
 
     async def _work(self) -> None:
         queue, max_batch = self.queue, self.sink.max_batch
@@ -109,35 +88,65 @@ class Runner:
 
     async def _deliver(self, items: list[_Item]) -> None:
         batch: list[Delivery] = []
-        for partition, offset, event in items:
-            try:
-                batch.append(self._build(partition, offset, event))
-            except Exception as exc:
-                self._failed_to_build(event, exc)
+        for partition, offset, form in items:
+            delivery = self._build(partition, offset, form)
+            if delivery is not None:
+                batch.append(delivery)
         if not batch:
             return
         try:
             await self.sink.put(batch)
-        except asyncio.CancelledError:
-            raise
+        except asyncio.CancelledError as exc:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # the runner is stopping
+            # The handler's own work was cancelled: a failed delivery, not a stopping runner.
+            for delivery in batch:
+                self._finish(delivery, exc)
         except BatchError as exc:
             for index, delivery in enumerate(batch):
                 self._finish(delivery, exc.failures.get(index))
-            return
         except Exception as exc:
             for delivery in batch:
                 self._finish(delivery, exc)
-            return
-        for delivery in batch:
-            self._finish(delivery, None)
+        else:
+            for delivery in batch:
+                self._finish(delivery, None)
 
-    def _finish(self, delivery: Delivery, error: BaseException | None) -> None:
+    def _build(self, partition: int, offset: int, form: dict[str, Any]) -> Delivery | None:
+        try:
+            event = Event._from_trusted(form)
+        except Exception as exc:
+            self.failed += 1
+            logger.error(
+                "bus %r: the record at partition %d offset %d is not a valid event (%s); "
+                "target %s skips it",
+                self.bus,
+                partition,
+                offset,
+                exc,
+                self.name,
+            )
+            return None
+        delivery = Delivery(event, self.bus, self.rule, self.target, partition, offset)
+        if self.transform is not None:
+            try:
+                event.data = self.transform(form)
+            except Exception as exc:
+                self._finish(delivery, exc, "transform failed")
+                return None
+        return delivery
+
+    def _finish(
+        self, delivery: Delivery, error: BaseException | None, what: str = "delivery failed"
+    ) -> None:
         if error is None:
             self.delivered += 1
         else:
             self.failed += 1
             logger.error(
-                "delivery failed: bus=%s rule=%s target=%s event=%s: %s: %s",
+                "%s: bus=%s rule=%s target=%s event=%s: %s: %s",
+                what,
                 self.bus,
                 self.rule,
                 self.target,
@@ -153,17 +162,7 @@ class Runner:
                 },
             )
         for observer in self.observers:
-            observer(delivery, error)
-
-    def _failed_to_build(self, event: dict[str, Any], error: Exception) -> None:
-        self.failed += 1
-        logger.error(
-            "transform failed: bus=%s rule=%s target=%s event=%s: %s: %s",
-            self.bus,
-            self.rule,
-            self.target,
-            event.get("id"),
-            type(error).__name__,
-            error,
-            exc_info=error,
-        )
+            try:
+                observer(delivery, error)
+            except Exception:
+                logger.exception("delivery observer %r failed", observer)

@@ -67,7 +67,8 @@ class WorkerOptions:
     fetch_batch: int = 500
     poll_timeout: float = 1.0
     target_concurrency: int = 16
-    target_queue_size: int = 1_000
+    grace: float = 1.0
+    """Seconds each clean-up step may take after stop()'s deadline passed."""
     observers: tuple[DeliveryObserver, ...] = field(default_factory=tuple)
 
 
@@ -117,14 +118,17 @@ class Worker:
                 self.pipelines[bus.name] = BusPipeline(
                     bus.name, self.store, pipeline_options, rules, tracker
                 )
+            for pipeline in self.pipelines.values():
+                for runner in pipeline.runners:
+                    runner.start()
+                await pipeline.start()
         except BaseException:
+            # Undo what started: no listener of an earlier bus may outlive a failed start.
+            for pipeline in self.pipelines.values():
+                await pipeline.close(self.options.grace)
             await self._stop_sinks()
             self.pipelines.clear()
             raise
-        for pipeline in self.pipelines.values():
-            for runner in pipeline.runners:
-                runner.start()
-            await pipeline.start()
         self.running = True
 
     async def _runner(
@@ -142,7 +146,6 @@ class Worker:
             sink=target.sink,
             tracker=tracker,
             concurrency=target.concurrency or self.options.target_concurrency,
-            queue_size=self.options.target_queue_size,
             transform=target.transform,
             observers=list(self.options.observers),
         )
@@ -186,21 +189,32 @@ class Worker:
                 "delivered again on restart",
                 timeout,
             )
-        for pipeline in self.pipelines.values():
-            for runner in pipeline.runners:
-                try:
-                    await runner.sink.flush()
-                except Exception:
-                    logger.exception("flushing the sink of %s failed", runner.name)
-            await pipeline.close()
+        grace = self.options.grace
+        pipelines = list(self.pipelines.values())
+        await asyncio.gather(*(p.cancel(grace) for p in pipelines))
+        runners = [r for p in pipelines for r in p.runners]
+        await asyncio.gather(
+            *(_bounded(r.sink.flush(), grace, f"flushing the sink of {r.name}") for r in runners)
+        )
+        await asyncio.gather(*(p.final_commit(grace) for p in pipelines))
         await self._stop_sinks()
         self.pipelines.clear()
         return drained
 
     async def _stop_sinks(self) -> None:
-        for sink in self._sinks:
-            try:
-                await sink.stop()
-            except Exception:
-                logger.exception("stopping sink %r failed", sink)
+        grace = self.options.grace
+        await asyncio.gather(
+            *(_bounded(sink.stop(), grace, f"stopping sink {sink!r}") for sink in self._sinks)
+        )
         self._sinks.clear()
+
+
+async def _bounded(step: Awaitable[None], grace: float, what: str) -> None:
+    """Run one clean-up step; log, do not raise, when it fails or overruns ``grace``."""
+    try:
+        async with asyncio.timeout(grace):
+            await step
+    except TimeoutError:
+        logger.warning("%s took longer than %.1f s; abandoned", what, grace)
+    except Exception:
+        logger.exception("%s failed", what)

@@ -2,8 +2,9 @@
 
 Nothing survives the process. Each bus is one partition. Events are dropped from memory once
 every consumer group that has read the bus committed past them; until then they count against
-``capacity``, and a full store makes ``append`` wait (back pressure on the publisher, never a
-drop).
+``capacity``, and a full bus makes ``append`` wait (back pressure on the publisher, never a
+drop). A full bus that no consumer reads cannot make room, so appending to it raises
+:class:`StoreError` instead of waiting forever.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from urllib.parse import parse_qs, urlsplit
 
-from .._errors import ConfigurationError, StoreClosedError
+from .._errors import ConfigurationError, StoreClosedError, StoreError
 from .base import Position, Record
 
 __all__ = ["MemoryStore"]
@@ -29,6 +30,10 @@ class _Log:
         self.base = 1  # offset of bodies[0]; offsets start at 1 so that 0 means "nothing"
         self.bodies: list[bytes] = []
         self.committed: dict[str, int] = {}
+        self.bind_to_loop()
+
+    def bind_to_loop(self) -> None:
+        """Make fresh wake-up events: asyncio events belong to the loop that first awaits them."""
         self.has_data = asyncio.Event()
         self.has_room = asyncio.Event()
         self.has_room.set()
@@ -84,6 +89,8 @@ class MemoryStore:
 
     async def open(self) -> None:
         self._closed = False
+        for log in self._logs.values():
+            log.bind_to_loop()
 
     async def close(self) -> None:
         self._closed = True
@@ -97,6 +104,13 @@ class MemoryStore:
         start = 0
         while start < len(bodies):
             while len(log.bodies) >= self.capacity:
+                if not log.committed:
+                    # Nobody reads this bus, so waiting for room would wait forever.
+                    raise StoreError(
+                        f"memory store {self.url!r}: bus {bus!r} holds {len(log.bodies)} events "
+                        "that no consumer reads; declare a rule on it, or raise capacity= in "
+                        "the store URL"
+                    )
                 log.has_room.clear()
                 await log.has_room.wait()
                 log = self._log(bus)
@@ -147,4 +161,6 @@ class MemoryStore:
         return {} if offset is None else {0: offset}
 
     async def rewind(self, bus: str, group: str) -> None:
+        log = self._log(bus)
+        log.committed.setdefault(group, log.base - 1)  # the group reads this bus from now on
         self._cursors.pop((bus, group), None)

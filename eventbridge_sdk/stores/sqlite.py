@@ -12,11 +12,16 @@ survives the process being killed; add ``?synchronous=FULL`` to the URL to survi
 ``fetch`` wakes at once on appends made through this store object; appends made by other
 processes are noticed by checking SQLite's ``data_version`` every ``poll_interval`` seconds while
 a reader waits (a single pragma, no table read).
+
+Each bus and consumer group is read by one process at a time: the one holding its lease (see
+``_leases``). Other processes on the same file stand by and take over within ``lease_ttl``
+seconds (15) after the holder stops renewing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
@@ -26,6 +31,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .._errors import ConfigurationError, StoreClosedError, StoreError
+from ._leases import LEASE_SCHEMA, Leases
 from .base import Position, Record
 
 __all__ = ["SQLiteStore"]
@@ -85,13 +91,17 @@ class SQLiteStore:
         try:
             self.busy_timeout = float(options.pop("busy_timeout", "10"))
             self.poll_interval = float(options.pop("poll_interval", "0.05"))
+            lease_ttl = float(options.pop("lease_ttl", "15"))
         except ValueError as exc:
             raise ConfigurationError(f"store URL {url!r}: {exc}") from None
         if options:
             raise ConfigurationError(
                 f"store URL {url!r}: unknown option(s) {sorted(options)}; known: synchronous, "
-                "busy_timeout, poll_interval"
+                "busy_timeout, poll_interval, lease_ttl"
             )
+        if lease_ttl <= 0:
+            raise ConfigurationError(f"store URL {url!r}: lease_ttl must be positive")
+        self._leases = Leases(lease_ttl)
         self._writer: sqlite3.Connection | None = None
         self._reader: sqlite3.Connection | None = None
         self._write_thread = ThreadPoolExecutor(1, thread_name_prefix="eventbridge-sqlite-w")
@@ -118,7 +128,7 @@ class SQLiteStore:
             if self.path.parent and not self.path.parent.exists():
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             writer = self._connect()
-            writer.executescript(_SCHEMA)
+            writer.executescript(_SCHEMA + LEASE_SCHEMA)
             reader = self._connect()
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(
@@ -135,6 +145,9 @@ class SQLiteStore:
         if not self._closed:
             return
         await self._in(self._write_thread, self._open_sync)
+        # Wake-up events and the flusher belong to the loop that opens the store.
+        self._new_data.clear()
+        self._flusher = None
         self._closed = False
 
     async def close(self) -> None:
@@ -145,6 +158,10 @@ class SQLiteStore:
             await asyncio.shield(self._flusher)
         for event in self._new_data.values():
             event.set()
+        if self._writer is not None:
+            # If releasing fails, the lease lapses by itself after lease_ttl.
+            with contextlib.suppress(sqlite3.Error):
+                await self._in(self._write_thread, self._leases.release_all, self._writer)
         for conn, thread in ((self._writer, self._write_thread), (self._reader, self._read_thread)):
             if conn is not None:
                 await self._in(thread, conn.close)
@@ -227,8 +244,22 @@ class SQLiteStore:
         assert conn is not None
         return int(conn.execute("PRAGMA data_version").fetchone()[0])
 
+    async def _hold_lease(self, bus: str, group: str) -> bool:
+        if self._leases.fresh(bus, group):
+            return True
+        held, newly = await self._in(
+            self._write_thread, self._leases.acquire, self._writer, bus, group
+        )
+        if newly:
+            self._cursors.pop((bus, group), None)  # another reader may have moved on meanwhile
+        return held
+
     async def fetch(self, bus: str, group: str, *, max_count: int, timeout: float) -> list[Record]:
         self._check_open()
+        if not await self._hold_lease(bus, group):
+            # Another process reads this bus for the group; stand by, try again later.
+            await asyncio.sleep(min(timeout, self._leases.ttl / 3))
+            return []
         key = (bus, group)
         cursor = self._cursors.get(key)
         if cursor is None:
@@ -266,6 +297,8 @@ class SQLiteStore:
         rows = [(bus, group, part, offset) for part, offset in offsets.items()]
         if rows:
             await self._in(self._write_thread, self._commit_sync, rows)
+            if not self._leases.fresh(bus, group):
+                await self._hold_lease(bus, group)
 
     def _commit_sync(self, rows: list[tuple[str, str, int, int]]) -> None:
         conn = self._writer

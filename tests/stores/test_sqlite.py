@@ -82,6 +82,7 @@ async def test_a_directory_as_the_file_is_a_clear_error(tmp_path: Path) -> None:
         ("sqlite:///x.db?synchronous=SOMETIMES", "synchronous must be one of"),
         ("sqlite:///x.db?colour=blue", "unknown option"),
         ("sqlite:///x.db?busy_timeout=soon", "could not convert"),
+        ("sqlite:///x.db?lease_ttl=0", "lease_ttl must be positive"),
         ("ftp://host/x", "no store is registered for scheme 'ftp'"),
     ],
 )
@@ -137,3 +138,43 @@ async def test_several_processes_append_to_one_file_safely(tmp_path: Path) -> No
     assert len(bodies) == 4000
     for tag in ("a", "b"):
         assert [b for b in bodies if b.startswith(tag)] == [f"{tag}-{i}" for i in range(2000)]
+
+
+async def test_one_reader_per_group_and_a_lapsed_lease_is_taken_over(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/leases.db?lease_ttl=0.3&poll_interval=0.01"
+    first, second = SQLiteStore(url), SQLiteStore(url)
+    await first.open()
+    await second.open()
+    try:
+        await first.append("orders", [b"a", b"b"])
+        assert [r.body for r in await first.fetch("orders", "g", max_count=1, timeout=0.1)] == [
+            b"a"
+        ]
+        # The first reader holds the lease: the second stands by.
+        assert await second.fetch("orders", "g", max_count=10, timeout=0.05) == []
+        # Another group is another lease.
+        other = await second.fetch("orders", "other", max_count=10, timeout=0.1)
+        assert [r.body for r in other] == [b"a", b"b"]
+        # The first reader goes silent (killed, hung); once its lease lapses the second takes
+        # over from the committed offset: nothing was committed, so from the start.
+        import asyncio
+
+        await asyncio.sleep(0.4)
+        records = await second.fetch("orders", "g", max_count=10, timeout=0.1)
+        assert [r.body for r in records] == [b"a", b"b"]
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_closing_releases_the_lease_at_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/leases.db?lease_ttl=60"
+    first, second = SQLiteStore(url), SQLiteStore(url)
+    await first.open()
+    await second.open()
+    await first.append("orders", [b"a"])
+    await first.fetch("orders", "g", max_count=10, timeout=0.1)
+    await first.close()
+    records = await second.fetch("orders", "g", max_count=10, timeout=0.1)
+    await second.close()
+    assert [r.body for r in records] == [b"a"]
