@@ -13,6 +13,10 @@ survives the process being killed; add ``?synchronous=FULL`` to the URL to survi
 processes are noticed by checking SQLite's ``data_version`` every ``poll_interval`` seconds while
 a reader waits (a single pragma, no table read).
 
+Events every consumer group of a bus has committed are deleted every ``prune_interval``
+seconds (5), so the file stops growing once readers keep up; ``?retain=all`` keeps every event
+(for groups that will join later and want the history). SQLite reuses the freed pages.
+
 Each bus and consumer group is read by one process at a time: the one holding its lease (see
 ``_leases``). Other processes on the same file stand by and take over within ``lease_ttl``
 seconds (15) after the holder stops renewing.
@@ -24,6 +28,7 @@ import asyncio
 import contextlib
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -92,16 +97,24 @@ class SQLiteStore:
             self.busy_timeout = float(options.pop("busy_timeout", "10"))
             self.poll_interval = float(options.pop("poll_interval", "0.05"))
             lease_ttl = float(options.pop("lease_ttl", "15"))
+            self.prune_interval = float(options.pop("prune_interval", "5"))
         except ValueError as exc:
             raise ConfigurationError(f"store URL {url!r}: {exc}") from None
+        self.retain = options.pop("retain", "consumed")
+        if self.retain not in ("consumed", "all"):
+            raise ConfigurationError(
+                f"store URL {url!r}: retain must be 'consumed' (drop events every consumer "
+                f"group committed) or 'all' (keep every event), got {self.retain!r}"
+            )
         if options:
             raise ConfigurationError(
                 f"store URL {url!r}: unknown option(s) {sorted(options)}; known: synchronous, "
-                "busy_timeout, poll_interval, lease_ttl"
+                "busy_timeout, poll_interval, lease_ttl, retain, prune_interval"
             )
         if lease_ttl <= 0:
             raise ConfigurationError(f"store URL {url!r}: lease_ttl must be positive")
         self._leases = Leases(lease_ttl)
+        self._pruned_at: dict[str, float] = {}
         self._writer: sqlite3.Connection | None = None
         self._reader: sqlite3.Connection | None = None
         self._write_thread = ThreadPoolExecutor(1, thread_name_prefix="eventbridge-sqlite-w")
@@ -263,6 +276,8 @@ class SQLiteStore:
         key = (bus, group)
         cursor = self._cursors.get(key)
         if cursor is None:
+            # Register the group as a reader first: pruning keeps what it has not committed.
+            await self._in(self._write_thread, self._register_group, bus, group)
             cursor = (await self.committed(bus, group)).get(0, 0)
             self._cursors[key] = cursor
         new_data = self._new_data.setdefault(bus, asyncio.Event())
@@ -308,6 +323,31 @@ class SQLiteStore:
             "ON CONFLICT (bus, grp, part) DO UPDATE SET "
             "committed = MAX(committed, excluded.committed)",
             rows,
+        )
+        if self.retain == "consumed":
+            self._prune(rows[0][0])
+
+    def _register_group(self, bus: str, group: str) -> None:
+        conn = self._writer
+        assert conn is not None
+        conn.execute(
+            "INSERT INTO eb_offsets (bus, grp, part, committed) VALUES (?, ?, 0, 0) "
+            "ON CONFLICT (bus, grp, part) DO NOTHING",
+            (bus, group),
+        )
+
+    def _prune(self, bus: str) -> None:
+        """Delete the bus's events that every consumer group has committed (now and then)."""
+        now = time.monotonic()
+        if now - self._pruned_at.get(bus, 0.0) < self.prune_interval:
+            return
+        self._pruned_at[bus] = now
+        conn = self._writer
+        assert conn is not None
+        conn.execute(
+            "DELETE FROM eb_events WHERE bus = ? AND seq <= "
+            "(SELECT MIN(committed) FROM eb_offsets WHERE bus = ?)",
+            (bus, bus),
         )
 
     async def committed(self, bus: str, group: str) -> dict[int, int]:

@@ -83,6 +83,7 @@ async def test_a_directory_as_the_file_is_a_clear_error(tmp_path: Path) -> None:
         ("sqlite:///x.db?colour=blue", "unknown option"),
         ("sqlite:///x.db?busy_timeout=soon", "could not convert"),
         ("sqlite:///x.db?lease_ttl=0", "lease_ttl must be positive"),
+        ("sqlite:///x.db?retain=forever", "retain must be"),
         ("ftp://host/x", "no store is registered for scheme 'ftp'"),
     ],
 )
@@ -177,4 +178,36 @@ async def test_closing_releases_the_lease_at_once(tmp_path: Path) -> None:
     await first.close()
     records = await second.fetch("orders", "g", max_count=10, timeout=0.1)
     await second.close()
+    assert [r.body for r in records] == [b"a"]
+
+
+async def test_events_every_group_committed_are_pruned(tmp_path: Path) -> None:
+    store = SQLiteStore(f"sqlite:///{tmp_path}/prune.db?prune_interval=0")
+    await store.open()
+    positions = await store.append("orders", [b"a", b"b", b"c"])
+    await store.append("users", [b"u"])
+    await store.fetch("orders", "one", max_count=10, timeout=0.1)
+    await store.fetch("orders", "two", max_count=10, timeout=0.1)
+    await store.commit("orders", "one", {0: positions[2].offset})
+    await store.commit("orders", "two", {0: positions[0].offset})  # "two" is behind
+    await store.rewind("orders", "two")
+    late = await store.fetch("orders", "two", max_count=10, timeout=0.1)
+    users = await store.fetch("users", "one", max_count=10, timeout=0.1)
+    await store.close()
+    assert [r.body for r in late] == [b"b", b"c"]  # kept for the group that had not read them
+    assert [r.body for r in users] == [b"u"]  # no group committed on users: kept
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "prune.db") as conn:
+        rows = conn.execute("SELECT bus, body FROM eb_events ORDER BY seq").fetchall()
+    assert rows == [("orders", b"b"), ("orders", b"c"), ("users", b"u")]
+
+
+async def test_retain_all_keeps_committed_events(tmp_path: Path) -> None:
+    store = SQLiteStore(f"sqlite:///{tmp_path}/keep.db?prune_interval=0&retain=all")
+    await store.open()
+    positions = await store.append("orders", [b"a"])
+    await store.commit("orders", "one", {0: positions[0].offset})
+    records = await store.fetch("orders", "new-group", max_count=10, timeout=0.1)
+    await store.close()
     assert [r.body for r in records] == [b"a"]
