@@ -173,3 +173,67 @@ def test_index_agrees_on_numeric_bounds_at_and_around_their_edges(
     for value in values:
         event = {"n": value}
         assert idx.match(event) == [k for k, p in patterns.items() if p.matches(event)]
+
+
+# Bus-shaped rule sets: many rules sharing the same few fields (top-level attributes and nested
+# data fields, some inside arrays of objects), each field holding a mix of operators, so that
+# rules share index nodes and a node holds exact values, prefixes, numeric bounds and
+# anything-but lists side by side.
+WORDS = ["a", "ab", "abc", "b", "ba"]
+FIELD_VALUES = st.one_of(
+    st.sampled_from(WORDS),
+    st.builds(lambda w: {"prefix": w}, st.sampled_from(WORDS)),
+    st.builds(lambda w: {"anything-but": w}, st.lists(st.sampled_from(WORDS), min_size=1)),
+    st.builds(lambda n: {"numeric": [">=", n, "<", n + 2]}, st.integers(-2, 4)),
+    st.builds(lambda op, n: {"numeric": [op, n]}, st.sampled_from(["<", ">=", "="]), NUMBERS),
+    st.integers(-2, 4),
+)
+BUS_FIELDS = {
+    "type": st.lists(FIELD_VALUES, min_size=1, max_size=3),
+    "source": st.lists(FIELD_VALUES, min_size=1, max_size=2),
+}
+BUS_DATA = st.fixed_dictionaries(
+    {},
+    optional={
+        "amount": st.lists(FIELD_VALUES, min_size=1, max_size=2),
+        "customer": st.fixed_dictionaries({"tier": st.lists(FIELD_VALUES, min_size=1, max_size=2)}),
+        "items": st.fixed_dictionaries(
+            {"sku": st.lists(FIELD_VALUES, min_size=1, max_size=2)},
+            optional={"qty": st.lists(FIELD_VALUES, min_size=1, max_size=2)},
+        ),
+    },
+)
+BUS_RULES = st.fixed_dictionaries({}, optional={**BUS_FIELDS, "data": BUS_DATA}).filter(
+    lambda rule: rule != {} and rule.get("data") != {}
+)
+BUS_SCALARS = st.one_of(st.sampled_from(WORDS), NUMBERS, st.sampled_from([True, None]))
+BUS_EVENTS = st.fixed_dictionaries(
+    {"type": BUS_SCALARS, "source": BUS_SCALARS},
+    optional={
+        "data": st.fixed_dictionaries(
+            {},
+            optional={
+                "amount": st.one_of(BUS_SCALARS, st.lists(BUS_SCALARS, max_size=2)),
+                "customer": st.fixed_dictionaries({}, optional={"tier": BUS_SCALARS}),
+                "items": st.lists(
+                    st.fixed_dictionaries({"sku": BUS_SCALARS}, optional={"qty": BUS_SCALARS}),
+                    max_size=3,
+                ),
+            },
+        )
+    },
+)
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(rules=st.lists(BUS_RULES, min_size=5, max_size=40), events=st.lists(BUS_EVENTS, max_size=8))
+def test_index_agrees_on_bus_shaped_rule_sets_with_shared_fields(
+    rules: list[dict[str, Any]], events: list[dict[str, Any]]
+) -> None:
+    compiled = [compile_pattern(rule) for rule in rules]
+    idx: RuleIndex[int] = RuleIndex()
+    for key, pattern in enumerate(compiled):
+        idx.add(key, pattern)
+
+    for event in events:
+        assert idx.match(event) == [k for k, p in enumerate(compiled) if p.matches(event)]
