@@ -109,8 +109,10 @@ class EventBridge:
             getattr(self._container, name).override(providers.Object(value))
             for name, value in components.items()
         ]
-        self._forget_store()
-        return _Overrides(contexts, self)
+        replaces_store = "store" in components
+        if replaces_store:
+            self._forget_store()
+        return _Overrides(contexts, self, replaces_store)
 
     def _forget_store(self) -> None:
         """Drop the opened store (closed at the next stop) and the positions it gave."""
@@ -229,12 +231,12 @@ class EventBridge:
         drained = True
         if worker is not None:
             drained = await worker.stop(timeout, functools.partial(self._settle, worker))
+        # The store object is kept (a restart reopens it); only its connections close.
         for store in [*self._retired_stores, *([self._store] if self._store else [])]:
             await store.close()
         self._retired_stores.clear()
-        if self._store is not None:
-            self._store = None
-            self._container.store.reset()
+        self._store = None
+        self._store_open = None  # an asyncio lock belongs to one event loop
         # Positions belong to the store they were appended to; the next run may use another.
         self._published.clear()
         return drained
@@ -292,14 +294,16 @@ class EventBridge:
 
 
 class _Overrides(contextlib.AbstractContextManager[None]):
-    def __init__(self, contexts: list[Any], bridge: EventBridge) -> None:
+    def __init__(self, contexts: list[Any], bridge: EventBridge, replaces_store: bool) -> None:
         self._contexts = contexts
         self._bridge = bridge
+        self._replaces_store = replaces_store
 
     def __exit__(self, *exc: object) -> None:
         for context in reversed(self._contexts):
             context.__exit__(None, None, None)
-        self._bridge._forget_store()
+        if self._replaces_store:
+            self._bridge._forget_store()
 
 
 def _as_event(item: object, index: int, total: int, bus: str) -> Event:

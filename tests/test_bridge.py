@@ -363,3 +363,35 @@ class TestRestart:
         async with run_bridge(bridge, timeout=2) as harness:
             await harness.publish("orders", order(4))
             assert [e.data["n"] for e in harness.received("handler")] == [4]
+
+    async def test_a_restarted_memory_bridge_keeps_undelivered_events(self) -> None:
+        bridge = EventBridge("memory://")
+        got: list[int] = []
+        orders = bridge.bus("orders")
+
+        @orders.rule("all")
+        async def handler(event: Event) -> None:
+            got.append(event.data["n"])
+
+        async with bridge:
+            await bridge.publish("orders", order(1))
+        await bridge.publish("orders", order(2))  # while stopped
+        async with bridge:
+            await bridge.wait_idle(5)
+        assert got == [1, 2]
+
+    def test_a_bridge_runs_in_one_event_loop_after_another(self) -> None:
+        bridge = EventBridge("memory://")
+        got: list[int] = []
+
+        @bridge.bus("orders").rule("all")
+        async def handler(event: Event) -> None:
+            got.append(event.data["n"])
+
+        async def run(n: int) -> None:
+            async with bridge:
+                await bridge.publish("orders", order(n))
+
+        asyncio.run(run(1))
+        asyncio.run(run(2))
+        assert got == [1, 2]
