@@ -13,6 +13,7 @@ from typing import Any
 from dependency_injector import containers, providers
 
 from ._settings import Settings
+from .runtime.pipeline import PipelineOptions
 from .runtime.worker import Worker, WorkerOptions
 from .sinks.function import FunctionSink
 from .stores import open_store
@@ -33,12 +34,15 @@ def _executor(settings: Settings) -> ThreadPoolExecutor:
 
 def _worker_options(settings: Settings, observers: tuple[Any, ...]) -> WorkerOptions:
     runtime = settings.runtime
-    return WorkerOptions(
+    pipeline = PipelineOptions(
         group=settings.group,
-        worker_name=settings.worker_name,
         buffer_size=runtime.buffer_size,
         fetch_batch=runtime.fetch_batch,
         poll_timeout=runtime.poll_timeout,
+    )
+    return WorkerOptions(
+        pipeline=pipeline,
+        worker_name=settings.worker_name,
         target_concurrency=runtime.target_concurrency,
         observers=observers,
     )

@@ -61,11 +61,9 @@ class BusSpec:
 class WorkerOptions:
     """The runtime's knobs, taken from the settings."""
 
-    group: str = "default"
+    pipeline: PipelineOptions = field(default_factory=lambda: PipelineOptions(group="default"))
+    """How each bus is read and buffered."""
     worker_name: str = "worker"
-    buffer_size: int = 10_000
-    fetch_batch: int = 500
-    poll_timeout: float = 1.0
     target_concurrency: int = 16
     grace: float = 1.0
     """Seconds each clean-up step may take after stop()'s deadline passed."""
@@ -97,13 +95,7 @@ class Worker:
         """Start sinks, runners and one pipeline per bus that has rules."""
         if self.running:
             raise RuntimeStateError("the worker is already running")
-        options = self.options
-        pipeline_options = PipelineOptions(
-            group=options.group,
-            buffer_size=options.buffer_size,
-            fetch_batch=options.fetch_batch,
-            poll_timeout=options.poll_timeout,
-        )
+        pipeline_options = self.options.pipeline
         try:
             for bus in self.specs.values():
                 if not bus.rules:
