@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
+from eventbridge_sdk.patterns._codegen import MAX_DEPTH, Fallback, build
 from eventbridge_sdk.patterns._matcher import MISSING, leaf_values
 from eventbridge_sdk.patterns._parse import Leaf, Path
 from eventbridge_sdk.patterns._pattern import Pattern, event_mapping
@@ -76,7 +77,9 @@ class RuleIndex(Generic[K]):
     """The rules of a bus, keyed by a hashable rule key, matched together.
 
     The rules' leaves are kept in one trie, indexed by the exact values, prefixes and suffixes
-    they name, so matching an event costs about the same for ten rules or ten thousand.
+    they name, so matching an event costs about the same for ten rules or ten thousand. Each
+    trie node is matched by a function generated for it (on the first match after a change);
+    an event with an array on a path the rules read is matched by walking the trie instead.
     Not thread-safe: add, remove and match from one thread (the event loop).
 
     Example::
@@ -100,6 +103,8 @@ class RuleIndex(Generic[K]):
         #: Per path id: the key itself for a top-level attribute, else the path.
         self._keys: list[str | Path] = []
         self._orders = 0
+        #: Clauses too long for generated code: while any is live, match with the walker.
+        self._deep = 0
 
     def add(self, key: K, pattern: Pattern) -> None:
         """Add a rule, or replace the pattern of ``key`` (it keeps its place in the order)."""
@@ -130,6 +135,29 @@ class RuleIndex(Generic[K]):
         """
         if event.__class__ is not dict:
             event = event_mapping(event)
+            if event.__class__ is not dict:
+                return self._walk_match(event)
+        fast = self._root.fn
+        if fast is None:
+            if self._deep:
+                return self._walk_match(event)
+            fast = build(self._root, self._paths)
+        out: list[_Rule] = []
+        try:
+            fast(event, out)
+        except (Fallback, RecursionError):
+            return self._walk_match(event)
+        if not out:
+            return []
+        if len(out) == 1:
+            return [out[0].key]
+        accepted = dict.fromkeys(out)
+        if len(accepted) == 1:
+            return [out[0].key]
+        return [rule.key for rule in sorted(accepted, key=_order)]
+
+    def _walk_match(self, event: Any) -> list[K]:
+        """Match by walking the trie: any event, arrays and array consistency included."""
         found: list[_Clause] = []
         cache: dict[int, list[Any]] = {}
         crossed: set[int] = set()
@@ -222,11 +250,15 @@ class RuleIndex(Generic[K]):
         steps = sorted({(leaf.path, leaf.key): leaf for leaf in clause}.values(), key=_rank)
         node = self._root
         node.refs += 1
+        node.fn = None
         nodes = [node]
         for leaf in steps:
             node = node.child(self._path_id(leaf.path), leaf)
             node.refs += 1
+            node.fn = None
             nodes.append(node)
+        if len(nodes) > MAX_DEPTH:
+            self._deep += 1
         record = _Clause(rule, nodes, index)
         node.terminals = (*node.terminals, record)
         self._links.setdefault(rule.key, []).append((record, nodes))
@@ -234,6 +266,10 @@ class RuleIndex(Generic[K]):
     def _unlink(self, rule: _Rule) -> None:
         for record, nodes in self._links.pop(rule.key):
             nodes[-1].terminals = tuple(t for t in nodes[-1].terminals if t is not record)
+            if len(nodes) > MAX_DEPTH:
+                self._deep -= 1
+            for node in nodes:
+                node.fn = None
             self._root.refs -= 1
             for depth in range(len(nodes) - 1, 0, -1):
                 node = nodes[depth]

@@ -23,7 +23,7 @@ _INDEXED_STRING_KINDS = ("prefix", "suffix", "prefix-ic", "suffix-ic", "equals-i
 class Node:
     """A state of the trie: the leaves matched so far; ``terminals`` are clauses ending here."""
 
-    __slots__ = ("children", "edge_list", "edges", "leaf", "path_id", "refs", "terminals")
+    __slots__ = ("children", "edge_list", "edges", "fn", "leaf", "path_id", "refs", "terminals")
 
     def __init__(self, path_id: int, leaf: Any) -> None:
         self.path_id = path_id
@@ -34,6 +34,8 @@ class Node:
         #: ``edges`` as a tuple, rebuilt on change: matching iterates it while rules change.
         self.edge_list: tuple[tuple[int, Edges], ...] = ()
         self.terminals: tuple[Any, ...] = ()
+        #: The generated function matching here and below; None until built or after a change.
+        self.fn: Callable[[Any, list[Any]], None] | None = None
 
     def child(self, path_id: int, leaf: Any) -> Node:
         """The node reached from here when ``leaf`` (at ``path_id``) holds; made if new."""
