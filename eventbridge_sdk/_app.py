@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import signal
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
@@ -15,7 +17,7 @@ from dependency_injector import providers
 from ._container import OVERRIDABLE, Container
 from ._declarations import Bus
 from ._errors import InvalidEventError, RuntimeStateError, UnknownBusError
-from ._event import Event
+from ._event import Event, new_event_id
 from ._names import check_name
 from ._settings import Settings
 from .runtime.runner import DeliveryObserver
@@ -23,6 +25,8 @@ from .runtime.worker import BusSpec, RuleSpec, TargetSpec, Worker
 from .stores.base import Store
 
 __all__ = ["EventBridge"]
+
+logger = logging.getLogger("eventbridge_sdk")
 
 EventInput = Event | Mapping[str, Any]
 
@@ -56,6 +60,7 @@ class EventBridge:
         self._container = Container(settings=settings)
         self._buses: dict[str, Bus] = {}
         self._observers: list[DeliveryObserver] = []
+        self._publish_observers: list[Callable[[str, list[Event]], None]] = []
         self._published: dict[str, dict[int, int]] = {}
         self._store_open: asyncio.Lock | None = None
         self._store: Store | None = None
@@ -127,7 +132,14 @@ class EventBridge:
         """Append one event or a list of events to ``bus``; return their ids once durable.
 
         Every event is validated first: if one is invalid, nothing is stored. Events may be
-        :class:`Event` objects or mappings in the CloudEvents JSON form.
+        :class:`Event` objects or mappings in the CloudEvents JSON form; like ``Event(...)``, a
+        mapping needs only ``type`` and ``source`` (``specversion``, ``id`` and ``time``
+        default).
+
+        Example::
+
+            await bridge.publish("orders", {"type": "order.created", "source": "/shop",
+                                            "data": {"order": 1}})
         """
         name = bus.name if isinstance(bus, Bus) else bus
         if name not in self._buses:
@@ -142,12 +154,8 @@ class EventBridge:
                 f"publish to bus {name!r}: expected an Event, a mapping or a list of them, got "
                 f"{type(events).__name__}"
             )
-        bodies: list[bytes] = []
-        ids: list[str] = []
-        for index, item in enumerate(batch):
-            event = _as_event(item, index, len(batch), name)
-            bodies.append(_encode(event, index, len(batch), name))
-            ids.append(event.id)
+        accepted = [_as_event(item, index, len(batch), name) for index, item in enumerate(batch)]
+        bodies = [_encode(event, index, len(batch), name) for index, event in enumerate(accepted)]
         if not bodies:
             return []
         store = await self._opened_store()
@@ -156,7 +164,9 @@ class EventBridge:
         for partition, offset in positions:
             if offset > highest.get(partition, -1):
                 highest[partition] = offset
-        return ids
+        for observer in self._publish_observers:
+            observer(name, accepted)
+        return [event.id for event in accepted]
 
     async def _opened_store(self) -> Store:
         if self._store is not None:
@@ -188,6 +198,14 @@ class EventBridge:
             worker: Worker = self._container.worker(store=store, buses=specs, publish=self.publish)
         await worker.start()
         self._worker = worker
+        read = [spec.name for spec in specs if spec.rules]
+        logger.info(
+            "eventbridge: worker %s started on %s, group %r, reading %s",
+            self.settings.worker_name,
+            getattr(store, "location", store.url),
+            self.settings.group,
+            ", ".join(repr(name) for name in read) or "no bus (no rule has a target)",
+        )
 
     def _check_reply_buses(self) -> None:
         for bus in self._buses.values():
@@ -231,6 +249,11 @@ class EventBridge:
         drained = True
         if worker is not None:
             drained = await worker.stop(timeout, functools.partial(self._settle, worker))
+            logger.info(
+                "eventbridge: worker %s stopped%s",
+                self.settings.worker_name,
+                "" if drained else " before everything drained; the rest is redelivered later",
+            )
         # The store object is kept (a restart reopens it); only its connections close.
         for store in [*self._retired_stores, *([self._store] if self._store else [])]:
             await store.close()
@@ -252,6 +275,22 @@ class EventBridge:
         async with asyncio.timeout(timeout):
             await self._settle(worker)
 
+    def _progress(self) -> str:
+        """Where each bus this bridge published to stands: for a timed-out wait's message."""
+        worker = self._worker
+        parts = []
+        for bus, offsets in self._published.items():
+            pipeline = worker.pipelines.get(bus) if worker is not None else None
+            if pipeline is None:
+                parts.append(f"bus {bus!r}: not read by this worker (no rule with a target)")
+                continue
+            done = pipeline.tracker.watermarks()
+            parts.append(
+                f"bus {bus!r}: published up to {dict(offsets)}, finished up to {done}, "
+                f"{pipeline.tracker.in_flight} deliveries in flight"
+            )
+        return "; ".join(parts) or "nothing published through this bridge"
+
     async def _settle(self, worker: Worker) -> None:
         while True:
             published = {bus: dict(offsets) for bus, offsets in self._published.items()}
@@ -271,22 +310,40 @@ class EventBridge:
     ) -> None:
         await self.stop()
 
-    def run(self) -> None:
-        """Run the push runtime until SIGINT or SIGTERM, then stop gracefully."""
-        asyncio.run(self.serve())
+    def run(self) -> bool:
+        """Run the push runtime until SIGINT or SIGTERM, then stop gracefully.
 
-    async def serve(self) -> None:
-        """Like :meth:`run`, inside a running event loop."""
+        Returns whether the stop drained everything in time (see :meth:`stop`), so that a
+        script can exit with a status a supervisor understands::
+
+            raise SystemExit(0 if bridge.run() else 1)
+        """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self.serve())
+        raise RuntimeStateError(
+            "run() starts its own event loop and cannot be called inside a running one; "
+            "use 'await bridge.serve()' there"
+        )
+
+    async def serve(self) -> bool:
+        """Like :meth:`run`, inside a running event loop: serve until SIGINT or SIGTERM."""
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stopping.set)
         try:
-            async with self:
+            await self.start()
+            try:
                 await stopping.wait()
+                logger.info("eventbridge: stop requested by a signal; draining")
+            finally:
+                drained = await self.stop()
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
+        return drained
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
@@ -311,10 +368,15 @@ def _as_event(item: object, index: int, total: int, bus: str) -> Event:
     if isinstance(item, Event):
         return item
     if isinstance(item, Mapping):
+        # Like Event(...), a published mapping needs only type and source; the rest defaults.
+        form = {"specversion": "1.0", "id": new_event_id(), **item}
         try:
-            return Event.from_dict(item)
+            event = Event.from_dict(form)
         except InvalidEventError as exc:
             raise InvalidEventError(f"{where}: {exc}") from None
+        if event.time is None and "time" not in item:
+            event.time = datetime.now(UTC)
+        return event
     raise InvalidEventError(f"{where}: expected an Event or a mapping, got {type(item).__name__}")
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from ._errors import DuplicateNameError, InvalidNameError, InvalidPatternError
 from ._event import Event
@@ -95,6 +95,10 @@ class Rule:
         """The rule's targets by name, in declaration order."""
         return self._targets
 
+    @overload
+    def target(self, name: F, /) -> F: ...
+
+    @overload
     def target(
         self,
         name: str | None = None,
@@ -102,8 +106,19 @@ class Rule:
         concurrency: int | None = None,
         transform: TransformSpec | None = None,
         reply_to: str | None = None,
-    ) -> Callable[[F], F]:
+    ) -> Callable[[F], F]: ...
+
+    def target(
+        self,
+        name: str | Callable[..., Any] | None = None,
+        *,
+        concurrency: int | None = None,
+        transform: TransformSpec | None = None,
+        reply_to: str | None = None,
+    ) -> Any:
         """Decorate a sync or async function to make it a target of this rule.
+
+        Use it as ``@rule.target()`` (with options) or plainly as ``@rule.target``.
 
         - ``name`` defaults to the function's name.
         - ``concurrency`` bounds the deliveries in flight for this target (default: the
@@ -116,9 +131,14 @@ class Rule:
         pydantic model, dataclass or other type gets the (transformed) data validated into it.
         """
 
+        if callable(name):  # @rule.target without parentheses
+            self._declare_handler(name, None, None, None, None, sys._getframe(1).f_locals)
+            return name
+        target_name = name
+
         def decorate(handler: F) -> F:
             self._declare_handler(
-                handler, name, concurrency, transform, reply_to, sys._getframe(1).f_locals
+                handler, target_name, concurrency, transform, reply_to, sys._getframe(1).f_locals
             )
             return handler
 
@@ -126,6 +146,9 @@ class Rule:
 
     def __call__(self, handler: F) -> F:
         """Use the rule itself as a decorator: the function becomes its only target.
+
+        This short form takes no target options; for ``concurrency``, ``transform`` or
+        ``reply_to`` declare the rule first and use ``@rule.target(...)``.
 
         Example::
 
@@ -144,6 +167,11 @@ class Rule:
         reply_to: str | None,
         caller_locals: Mapping[str, Any],
     ) -> Target:
+        if not callable(handler):
+            raise TypeError(
+                f"rule {self.name!r} of bus {self.bus.name!r}: a target handler must be a "
+                f"function, got {type(handler).__name__}; for other targets use add_sink()"
+            )
         # Annotations may name types visible only where the handler is declared (a test
         # function's imports, say); the declaring frame's locals resolve them.
         options: dict[str, Any] = {
@@ -177,6 +205,13 @@ class Rule:
                     f"target {name!r} of rule {self.name!r}: {sink!r} is not a Sink; it has no "
                     f"{method}() method"
                 )
+        max_batch = getattr(sink, "max_batch", None)
+        if not isinstance(max_batch, int) or isinstance(max_batch, bool) or max_batch < 1:
+            raise TypeError(
+                f"target {name!r} of rule {self.name!r}: {sink!r} is not a Sink; its max_batch "
+                f"(how many deliveries one put() may carry) must be a whole number >= 1, got "
+                f"{max_batch!r}"
+            )
         return self._add(name, sink=sink, concurrency=concurrency, transform=transform)
 
     def _add(

@@ -10,6 +10,7 @@ from random import getrandbits
 from typing import Any
 
 import orjson
+from pydantic import BaseModel
 
 from ._errors import InvalidEventError
 
@@ -25,7 +26,7 @@ _OPTIONAL_STRINGS = ("subject", "datacontenttype", "dataschema")
 _FROM_FORM: Any = object()
 
 
-def _new_id() -> str:
+def new_event_id() -> str:
     """A random version-4 UUID, as text.
 
     ``uuid.uuid4()`` costs a system call per id (2.5 µs); ids need uniqueness, not secrecy, so
@@ -34,6 +35,24 @@ def _new_id() -> str:
     bits = getrandbits(128) & 0xFFFFFFFFFFFF0FFF3FFFFFFFFFFFFFFF | 0x40008000000000000000
     text = f"{bits:032x}"
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+def _non_finite_at(value: Any, path: str) -> tuple[str, float] | None:
+    """Where the first NaN or infinity inside ``value`` is (JSON cannot carry them), and it."""
+    kind = type(value)
+    if kind is float:
+        return (path, value) if value - value != 0.0 else None  # nan or inf minus itself: nan
+    if kind is dict:
+        for key, item in value.items():
+            found = _non_finite_at(item, f"{path}.{key}")
+            if found:
+                return found
+    elif kind is list or kind is tuple:
+        for index, item in enumerate(value):
+            found = _non_finite_at(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None
 
 
 def _format_time(value: datetime) -> str:
@@ -78,7 +97,12 @@ class Event:
     ``id`` defaults to a random UUID and ``time`` to now (UTC); an event decoded from JSON
     that has no ``time`` keeps ``None``, as the attribute is optional. ``type`` and ``source`` are
     required. Extension names are 1-20 lowercase letters or digits; their values are strings,
-    integers or booleans.
+    integers or booleans; pass them as ``extensions={...}``.
+
+    ``data`` is any JSON value (dicts, lists, strings, numbers, booleans, ``None``), ``bytes``
+    (carried as ``data_base64``), or a pydantic model (carried as its JSON dump). Datetimes,
+    UUIDs and dataclasses inside it are written as JSON strings and objects; NaN and infinities
+    are rejected when the event is encoded, since JSON cannot carry them.
 
     Example::
 
@@ -132,7 +156,7 @@ class Event:
                     f"got {value!r}"
                 )
         if id is None:
-            event_id = _new_id()
+            event_id = new_event_id()
         elif isinstance(id, str) and id:
             event_id = id
         else:
@@ -205,9 +229,13 @@ class Event:
             except (ValueError, TypeError):
                 raise InvalidEventError(f"{where}: 'data_base64' is not valid base64") from None
         core = {name: attrs.pop(name) for name in CORE_ATTRIBUTES if name in attrs}
-        for name in ("specversion", "id", "type", "source"):
-            if name not in core:
-                raise InvalidEventError(f"{where}: attribute {name!r} is required")
+        missing = [name for name in ("specversion", "id", "type", "source") if name not in core]
+        if missing:
+            names = ", ".join(repr(name) for name in missing)
+            raise InvalidEventError(
+                f"{where}: attribute{'s' if len(missing) > 1 else ''} {names} "
+                f"{'are' if len(missing) > 1 else 'is'} required"
+            )
         event = cls(data=data, extensions=attrs, **core)
         if core.get("time") is None:
             event.time = None  # optional in CloudEvents: an event received without one keeps none
@@ -248,6 +276,8 @@ class Event:
         if self.extensions:
             out.update(self.extensions)
         data = self.data
+        if isinstance(data, BaseModel):
+            data = data.model_dump(mode="json")
         if isinstance(data, bytes | bytearray | memoryview):
             out["data_base64"] = base64.b64encode(bytes(data)).decode("ascii")
         elif data is not None:
@@ -256,6 +286,13 @@ class Event:
 
     def to_json(self) -> bytes:
         """Encode the event in the CloudEvents JSON format (UTF-8 bytes)."""
+        # orjson would write NaN and infinities as null: a silent change of the data.
+        bad = _non_finite_at(self.data, "data")
+        if bad is not None:
+            raise InvalidEventError(
+                f"event {self.id!r}: {bad[0]} is {bad[1]!r}, which JSON cannot carry; use null, "
+                "a string, or leave the field out"
+            )
         try:
             # orjson writes the datetime itself, in the same RFC 3339 form as to_dict().
             return orjson.dumps(self._form(self.time), option=orjson.OPT_UTC_Z)

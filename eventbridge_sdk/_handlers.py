@@ -237,7 +237,8 @@ class HandlerSignature:
             if not adapter.pydantic_complete:
                 adapter.rebuild(raise_errors=True)
         except Exception as exc:  # pydantic's schema errors carry the reason and the fix
-            reason = str(exc).split("\n\nFor further information", 1)[0]
+            # pydantic's first line is the reason; the rest is advice for model authors.
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise self._fail(
                 f"parameter {name!r}: cannot validate data into {_type_name(hint)} ({reason})"
             ) from None

@@ -58,6 +58,9 @@ class Harness:
         self.bridge = bridge
         self.timeout = timeout
         self.deliveries: list[CapturedDelivery] = []
+        self.published: dict[str, list[Event]] = {}
+        """Every event published through the bridge, by bus: the test's own and handlers'
+        replies, whether or not a rule reads that bus."""
 
     def _observe(self, delivery: Delivery, error: BaseException | None) -> None:
         self.deliveries.append(
@@ -78,8 +81,16 @@ class Harness:
         return ids
 
     async def wait_idle(self) -> None:
-        """Wait until every event published so far was processed by every matching target."""
-        await self.bridge.wait_idle(self.timeout)
+        """Wait until every event published so far was processed by every matching target.
+
+        Raises ``TimeoutError`` after the harness's ``timeout``, saying where each bus stands.
+        """
+        try:
+            await self.bridge.wait_idle(self.timeout)
+        except TimeoutError:
+            raise TimeoutError(
+                f"the pipeline did not finish within {self.timeout} s: {self.bridge._progress()}"
+            ) from None
 
     def received(self, target: str) -> list[Event]:
         """The events a target took successfully, in delivery order.
@@ -89,6 +100,9 @@ class Harness:
         """
         runner = self._resolve(target)
         return [d.event for d in self.deliveries if d.runner == runner and d.ok]
+
+    def _observe_publish(self, bus: str, events: list[Event]) -> None:
+        self.published.setdefault(bus, []).extend(events)
 
     def failures(self, target: str | None = None) -> list[CapturedDelivery]:
         """The failed deliveries, of one target or of all."""
@@ -121,9 +135,11 @@ async def run_bridge(
     """
     harness = Harness(bridge, timeout=timeout)
     bridge._observers.append(harness._observe)
+    bridge._publish_observers.append(harness._observe_publish)
     try:
         with bridge.override(store=store if store is not None else MemoryStore()):
             async with bridge:
                 yield harness
     finally:
         bridge._observers.remove(harness._observe)
+        bridge._publish_observers.remove(harness._observe_publish)

@@ -174,3 +174,27 @@ def test_default_ids_are_distinct_version_4_uuids() -> None:
     assert len(ids) == 10_000
     assert {uuid.UUID(i).version for i in ids} == {4}
     assert {uuid.UUID(i).variant for i in ids} == {uuid.RFC_4122}
+
+
+@pytest.mark.parametrize(
+    ("data", "where"),
+    [
+        ({"total": float("nan")}, "data.total is nan"),
+        ({"items": [1.0, {"price": float("inf")}]}, r"data.items\[1\].price is inf"),
+        (float("-inf"), "data is -inf"),
+    ],
+)
+def test_non_finite_numbers_are_rejected_not_turned_into_null(data: object, where: str) -> None:
+    with pytest.raises(InvalidEventError, match=where):
+        Event(type="t", source="s", data=data).to_json()
+
+
+def test_a_pydantic_model_as_data_travels_as_its_json_dump() -> None:
+    from pydantic import BaseModel
+
+    class Order(BaseModel):
+        order: int
+        when: datetime
+
+    event = Event(type="t", source="s", data=Order(order=1, when=datetime(2026, 1, 1, tzinfo=UTC)))
+    assert Event.from_json(event.to_json()).data == {"order": 1, "when": "2026-01-01T00:00:00Z"}

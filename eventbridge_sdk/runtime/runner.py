@@ -153,7 +153,8 @@ class Runner:
                 delivery.event.id,
                 type(error).__name__,
                 error,
-                exc_info=error,
+                # A permanent failure (bad data, bad reply) says all in its message.
+                exc_info=None if getattr(error, "retryable", True) is False else error,
                 extra={
                     "eventbridge_bus": self.bus,
                     "eventbridge_rule": self.rule,

@@ -79,6 +79,8 @@ class Sink(Protocol):
     Example::
 
         class PrintSink:
+            max_batch = 100
+
             async def start(self, context: SinkContext) -> None: ...
             async def put(self, batch: Sequence[Delivery]) -> None:
                 for delivery in batch:

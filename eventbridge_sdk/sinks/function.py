@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -14,6 +15,8 @@ from .._handlers import HandlerSignature
 from .base import Delivery, SinkContext
 
 __all__ = ["FunctionSink"]
+
+logger = logging.getLogger("eventbridge_sdk")
 
 _TRACE_EXTENSIONS = ("traceparent", "tracestate")
 
@@ -43,6 +46,7 @@ class FunctionSink:
         self.signature = signature if signature is not None else HandlerSignature.of(handler)
         self.reply_to = reply_to
         self._context: SinkContext | None = None
+        self._warned = False
 
     def __repr__(self) -> str:
         return f"FunctionSink({self.signature.name})"
@@ -53,8 +57,19 @@ class FunctionSink:
     async def put(self, batch: Sequence[Delivery]) -> None:
         for delivery in batch:
             result = await self.call(delivery.event)
-            if result is not None and self.reply_to is not None:
+            if result is None:
+                continue
+            if self.reply_to is not None:
                 await self._reply(delivery, result)
+            elif not self._warned:
+                self._warned = True
+                logger.warning(
+                    "handler %s (target %s) returned %s, which is dropped: declare the target "
+                    "with reply_to=BUS to publish what it returns",
+                    self.signature.name,
+                    delivery.runner,
+                    type(result).__name__,
+                )
 
     async def call(self, event: Event) -> Any:
         """Run the handler for one event and return what it returned."""

@@ -8,6 +8,7 @@ killed, or hangs) may be taken by another process, which resumes from the commit
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import sqlite3
@@ -15,6 +16,8 @@ import time
 import uuid
 
 __all__ = ["LEASE_SCHEMA", "Leases"]
+
+logger = logging.getLogger("eventbridge_sdk")
 
 LEASE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS eb_leases (
@@ -53,7 +56,13 @@ class Leases:
             ).fetchone()
             if row is not None and row[0] != self.owner and row[1] > now:
                 conn.execute("COMMIT")
-                self._held.pop((bus, group), None)
+                if self._held.pop((bus, group), None) is not None:
+                    logger.warning(
+                        "bus %r, group %r: the lease passed to %s; this process stands by",
+                        bus,
+                        group,
+                        row[0],
+                    )
                 return False, False
             conn.execute(
                 "INSERT INTO eb_leases (bus, grp, owner, expires) VALUES (?, ?, ?, ?) "
@@ -66,6 +75,8 @@ class Leases:
             conn.execute("ROLLBACK")
             raise
         newly = (bus, group) not in self._held
+        if newly and row is not None and row[0] != self.owner:
+            logger.info("bus %r, group %r: took the lease over from %s", bus, group, row[0])
         self._held[(bus, group)] = time.monotonic() + self.ttl / 3
         return True, newly
 

@@ -127,6 +127,11 @@ class SQLiteStore:
 
     # -- lifecycle -------------------------------------------------------------------------
 
+    @property
+    def location(self) -> str:
+        """The database file's absolute path (a relative URL is relative to the working dir)."""
+        return str(self.path.resolve())
+
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
             self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
@@ -143,7 +148,17 @@ class SQLiteStore:
             writer = self._connect()
             writer.executescript(_SCHEMA + LEASE_SCHEMA)
             reader = self._connect()
-        except (OSError, sqlite3.Error) as exc:
+        except sqlite3.DatabaseError as exc:
+            if self.path.is_file() and "not a database" in str(exc):
+                raise StoreError(
+                    f"cannot open the SQLite store at {str(self.path)!r}: the file exists but "
+                    "is not a SQLite database; point the store URL at another file"
+                ) from exc
+            raise StoreError(
+                f"cannot open the SQLite store at {str(self.path)!r} ({exc}); check that the "
+                "directory exists or can be created and is writable"
+            ) from exc
+        except OSError as exc:
             raise StoreError(
                 f"cannot open the SQLite store at {str(self.path)!r} ({exc}); check that the "
                 "directory exists or can be created and is writable"
