@@ -43,8 +43,6 @@ class OffsetTracker:
         self._room_limit = 0
         self.changed = asyncio.Event()
         """Set whenever a watermark moves; the committer clears it."""
-        self._idle = asyncio.Event()
-        self._idle.set()
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
 
     @property
@@ -93,7 +91,6 @@ class OffsetTracker:
             part.order.append(offset)
             self._in_flight += deliveries
             self._open_events += 1
-            self._idle.clear()
         elif part.order:
             part.order.append(offset)  # finished, but behind unfinished events
         else:
@@ -118,8 +115,6 @@ class OffsetTracker:
             while order and order[0] not in remaining:
                 last = order.popleft()
             self._advance(partition, part, last)
-        if not self._in_flight:
-            self._idle.set()
 
     def _advance(self, partition: int, part: _Partition, offset: int) -> None:
         part.watermark = offset
@@ -170,7 +165,3 @@ class OffsetTracker:
         finally:
             if not future.done() and entry in self._waiters:
                 self._waiters.remove(entry)
-
-    async def wait_idle(self) -> None:
-        """Wait until no tracked delivery is unfinished."""
-        await self._idle.wait()

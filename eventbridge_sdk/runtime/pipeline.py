@@ -73,8 +73,6 @@ class BusPipeline:
         self._dispatcher: asyncio.Task[None] | None = None
         self._committer: asyncio.Task[None] | None = None
         self._committed: dict[int, int] = {}
-        self.dispatched = 0
-        self.undecodable = 0
 
     @property
     def runners(self) -> list[Runner]:
@@ -142,12 +140,10 @@ class BusPipeline:
                 for runner in runners[1:]:
                     # Each target gets its own copy: a handler may change the data it gets.
                     runner.submit(partition, offset, loads(body))
-            self.dispatched += len(records)
 
     def _skip(self, partition: int, offset: int, error: Exception) -> None:
         # Only bytes appended by something other than this library end up here; keeping them
         # would block the watermark forever, so they are logged and passed over.
-        self.undecodable += 1
         logger.error(
             "bus %r: the record at partition %d offset %d is not an event (%s); skipped",
             self.bus,

@@ -56,8 +56,6 @@ class Runner:
         self.observers = observers if observers is not None else []
         self.queue: asyncio.Queue[_Item] = asyncio.Queue()
         self.workers: list[asyncio.Task[None]] = []
-        self.delivered = 0
-        self.failed = 0
 
     def start(self) -> None:
         """Start the worker coroutines (the sink must already be started)."""
@@ -117,7 +115,6 @@ class Runner:
         try:
             event = Event._from_trusted(form)
         except Exception as exc:
-            self.failed += 1
             logger.error(
                 "bus %r: the record at partition %d offset %d is not a valid event (%s); "
                 "target %s skips it",
@@ -140,10 +137,7 @@ class Runner:
     def _finish(
         self, delivery: Delivery, error: BaseException | None, what: str = "delivery failed"
     ) -> None:
-        if error is None:
-            self.delivered += 1
-        else:
-            self.failed += 1
+        if error is not None:
             logger.error(
                 "%s: bus=%s rule=%s target=%s event=%s: %s: %s",
                 what,

@@ -56,15 +56,3 @@ async def test_wait_passed_wakes_when_the_watermark_reaches_the_offset() -> None
     assert not waiter.done()
     tracker.done(0, 1)
     await asyncio.wait_for(waiter, 1)
-
-
-async def test_wait_idle_returns_when_nothing_is_in_flight() -> None:
-    tracker = OffsetTracker()
-    tracker.track(0, 1, 2)
-    assert tracker.in_flight == 2
-    waiter = asyncio.create_task(tracker.wait_idle())
-    tracker.done(0, 1)
-    await asyncio.sleep(0)
-    assert not waiter.done()
-    tracker.done(0, 1)
-    await asyncio.wait_for(waiter, 1)
