@@ -37,11 +37,33 @@ def new_event_id() -> str:
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
-def _non_finite_at(value: Any, path: str) -> tuple[str, float] | None:
-    """Where the first NaN or infinity inside ``value`` is (JSON cannot carry them), and it."""
+def _has_non_finite(value: Any) -> bool:
+    """Whether a NaN or an infinity hides in ``value`` (a walk that calls itself only on
+    containers: this runs for every published event)."""
     kind = type(value)
     if kind is float:
-        return (path, value) if value - value != 0.0 else None  # nan or inf minus itself: nan
+        return bool(value - value != 0.0)  # nan or inf minus itself is nan
+    if kind is dict:
+        items = value.values()
+    elif kind is list or kind is tuple:
+        items = value
+    else:
+        return False
+    for item in items:
+        kind = type(item)
+        if kind is float:
+            if item - item != 0.0:
+                return True
+        elif (kind is dict or kind is list or kind is tuple) and _has_non_finite(item):
+            return True
+    return False
+
+
+def _non_finite_at(value: Any, path: str) -> tuple[str, float] | None:
+    """Where the first NaN or infinity inside ``value`` is, and it (for the error message)."""
+    kind = type(value)
+    if kind is float:
+        return (path, value) if value - value != 0.0 else None
     if kind is dict:
         for key, item in value.items():
             found = _non_finite_at(item, f"{path}.{key}")
@@ -286,21 +308,23 @@ class Event:
 
     def to_json(self) -> bytes:
         """Encode the event in the CloudEvents JSON format (UTF-8 bytes)."""
-        # orjson would write NaN and infinities as null: a silent change of the data.
-        bad = _non_finite_at(self.data, "data")
-        if bad is not None:
-            raise InvalidEventError(
-                f"event {self.id!r}: {bad[0]} is {bad[1]!r}, which JSON cannot carry; use null, "
-                "a string, or leave the field out"
-            )
         try:
             # orjson writes the datetime itself, in the same RFC 3339 form as to_dict().
-            return orjson.dumps(self._form(self.time), option=orjson.OPT_UTC_Z)
+            body = orjson.dumps(self._form(self.time), option=orjson.OPT_UTC_Z)
         except TypeError as exc:
             raise InvalidEventError(
                 f"event {self.id!r}: data cannot be encoded as JSON ({exc}); pass JSON-compatible "
                 "values or bytes"
             ) from None
+        # orjson writes NaN and infinities as null, a silent change of the data; only a body
+        # with a null in it can hide one, so only such a body pays for the walk.
+        if b"null" in body and _has_non_finite(self.data):
+            path, value = _non_finite_at(self.data, "data") or ("data", float("nan"))
+            raise InvalidEventError(
+                f"event {self.id!r}: {path} is {value!r}, which JSON cannot carry; use null, "
+                "a string, or leave the field out"
+            )
+        return body
 
     @property
     def data_is_json(self) -> bool:
