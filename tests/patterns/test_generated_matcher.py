@@ -7,6 +7,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pattern_strategies import patterns
 
 from eventbridge_sdk.patterns import RuleIndex, compile_pattern
 from eventbridge_sdk.patterns._codegen import MAX_DEPTH, Fallback, build
@@ -52,18 +53,7 @@ MATCH_VALUES = st.one_of(
 LEAVES = st.lists(MATCH_VALUES, min_size=1, max_size=3)
 
 
-def objects(depth: int) -> st.SearchStrategy[dict[str, Any]]:
-    child: st.SearchStrategy[Any] = LEAVES if depth == 0 else st.one_of(LEAVES, objects(depth - 1))
-    fields = st.dictionaries(st.sampled_from(KEYS), child, min_size=1, max_size=3)
-    if depth == 0:
-        return fields
-    with_or = st.tuples(fields, st.lists(objects(depth - 1), min_size=2, max_size=2)).map(
-        lambda pair: {**pair[0], "$or": pair[1]}
-    )
-    return st.one_of(fields, fields, with_or)
-
-
-PATTERNS = st.one_of(st.just({}), objects(2))
+PATTERNS = patterns(LEAVES, KEYS)
 #: Events without arrays: the generated code decides them alone.
 PLAIN_EVENTS = st.recursive(
     SCALARS,
