@@ -2,8 +2,10 @@
 
 Several processes may share one SQLite file (``uvicorn --workers 4`` on the default store). Each
 bus and group is read by the process that holds its lease; the others stand by. A holder renews
-its lease while it reads and commits; a lease not renewed for ``ttl`` seconds (the holder was
-killed, or hangs) may be taken by another process, which resumes from the committed offsets.
+its lease while it reads and commits; a lease not renewed for ``ttl`` seconds (the holder
+hangs, or runs on another host that went away) may be taken by another process, which resumes
+from the committed offsets. A holder on this host whose process is gone (killed) is taken over
+at once.
 """
 
 from __future__ import annotations
@@ -30,6 +32,23 @@ CREATE TABLE IF NOT EXISTS eb_leases (
 """
 
 
+def _alive(owner: str) -> bool:
+    """Whether a lease's owner may still be running: a process of this host that is gone
+    cannot renew, so its lease need not be waited out (a restart after a kill resumes at once).
+    """
+    host, _, rest = owner.partition("/")
+    pid_text = rest.partition("/")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return True
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class Leases:
     """The leases one store object holds, renewed well before they lapse.
 
@@ -38,7 +57,7 @@ class Leases:
 
     def __init__(self, ttl: float) -> None:
         self.ttl = ttl
-        self.owner = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.owner = f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
         self._held: dict[tuple[str, str], float] = {}  # key -> when we must renew (monotonic)
 
     def fresh(self, bus: str, group: str) -> bool:
@@ -54,7 +73,7 @@ class Leases:
             row = conn.execute(
                 "SELECT owner, expires FROM eb_leases WHERE bus = ? AND grp = ?", (bus, group)
             ).fetchone()
-            if row is not None and row[0] != self.owner and row[1] > now:
+            if row is not None and row[0] != self.owner and row[1] > now and _alive(row[0]):
                 conn.execute("COMMIT")
                 if self._held.pop((bus, group), None) is not None:
                     logger.warning(

@@ -211,3 +211,45 @@ async def test_retain_all_keeps_committed_events(tmp_path: Path) -> None:
     records = await store.fetch("orders", "new-group", max_count=10, timeout=0.1)
     await store.close()
     assert [r.body for r in records] == [b"a"]
+
+
+async def test_a_lease_of_a_dead_process_on_this_host_is_taken_at_once(tmp_path: Path) -> None:
+    import asyncio
+    import socket
+    import sqlite3
+    import sys
+    import time
+
+    dead = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
+    await dead.wait()
+    url = f"sqlite:///{tmp_path}/dead.db?lease_ttl=3600"
+    store = SQLiteStore(url)
+    await store.open()
+    await store.append("orders", [b"a"])
+    with sqlite3.connect(tmp_path / "dead.db") as conn:
+        conn.execute(
+            "INSERT INTO eb_leases VALUES ('orders', 'g', ?, ?)",
+            (f"{socket.gethostname()}/{dead.pid}/x", time.time() + 3600),
+        )
+    records = await store.fetch("orders", "g", max_count=10, timeout=0.1)
+    await store.close()
+    assert [r.body for r in records] == [b"a"]
+
+
+async def test_a_lease_of_a_live_process_is_waited_out(tmp_path: Path) -> None:
+    import os
+    import socket
+    import sqlite3
+    import time
+
+    store = SQLiteStore(f"sqlite:///{tmp_path}/live.db?lease_ttl=3600")
+    await store.open()
+    await store.append("orders", [b"a"])
+    with sqlite3.connect(tmp_path / "live.db") as conn:
+        conn.execute(
+            "INSERT INTO eb_leases VALUES ('orders', 'g', ?, ?)",
+            (f"{socket.gethostname()}/{os.getppid()}/x", time.time() + 3600),
+        )
+    records = await store.fetch("orders", "g", max_count=10, timeout=0.05)
+    await store.close()
+    assert records == []
