@@ -47,3 +47,42 @@ def test_typed_handlers_example_transforms_validates_and_replies(tmp_path: Path)
     assert "chat: Ada paid 250.00 EUR" in out
     assert "plan_shipment: order 1042 for Ada, 250.00 EUR" in out
     assert "ship: order 1042 (reply from /orders/paid)" in out
+
+
+def test_worker_example_handles_what_another_process_publishes(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    env = {**os.environ, "EVENTBRIDGE_STORE": f"sqlite:///{tmp_path}/worker.db"}
+    out = tmp_path / "worker.out"
+    with out.open("w") as sink:
+        worker = subprocess.Popen(
+            [sys.executable, str(EXAMPLES / "worker.py")],
+            cwd=tmp_path,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        published = subprocess.run(
+            [sys.executable, str(EXAMPLES / "worker.py"), "publish", "3"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert published.stdout.strip() == "published 3 orders", published.stderr
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and out.read_text().count(": order ") < 3:
+            time.sleep(0.05)
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(30) == 0, out.read_text()
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    log = out.read_text()
+    for n, total in ((1, 10.0), (2, 20.0), (3, 30.0)):
+        assert f"order {n} totals {total}" in log, log
+    assert "started on" in log
+    assert "stop requested by a signal" in log

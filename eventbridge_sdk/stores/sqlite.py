@@ -137,7 +137,21 @@ class SQLiteStore:
             self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
         )
         conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-        conn.execute("PRAGMA journal_mode = WAL")
+        # Switching a new file to WAL does not wait on the busy handler: when another process
+        # is creating the same file at this moment, SQLite says "locked" at once. Retry here
+        # (this runs in the store's thread, never on the event loop).
+        deadline = time.monotonic() + self.busy_timeout
+        pause = 0.005
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                    conn.close()
+                    raise
+                time.sleep(pause)
+                pause = min(pause * 2, 0.2)
         conn.execute(f"PRAGMA synchronous = {self.synchronous}")
         return conn
 

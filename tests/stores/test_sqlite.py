@@ -253,3 +253,32 @@ async def test_a_lease_of_a_live_process_is_waited_out(tmp_path: Path) -> None:
     records = await store.fetch("orders", "g", max_count=10, timeout=0.05)
     await store.close()
     assert records == []
+
+
+async def test_opening_waits_while_another_process_holds_a_new_file_locked(
+    tmp_path: Path,
+) -> None:
+    import asyncio
+    import sqlite3
+    import threading
+
+    path = tmp_path / "fresh.db"
+    creator = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    creator.execute("CREATE TABLE other (x)")
+    # Another process writing to the new file, still in its rollback journal: switching to WAL
+    # now fails at once instead of waiting, unless the store retries.
+    creator.execute("BEGIN IMMEDIATE")
+    creator.execute("INSERT INTO other VALUES (1)")
+    release = threading.Timer(0.3, lambda: creator.execute("COMMIT"))
+    release.start()
+    store = SQLiteStore(f"sqlite:///{path}")
+    try:
+        await store.open()
+        await store.append("orders", [b"a"])
+        records = await store.fetch("orders", "g", max_count=10, timeout=0.1)
+    finally:
+        release.join()
+        creator.close()
+        await store.close()
+    assert [r.body for r in records] == [b"a"]
+    await asyncio.sleep(0)
