@@ -66,6 +66,7 @@ class EventBridge:
         self._store: Store | None = None
         self._retired_stores: list[Store] = []
         self._worker: Worker | None = None
+        self._stopping: asyncio.Future[bool] | None = None
 
     # -- declarations ----------------------------------------------------------------------
 
@@ -243,6 +244,18 @@ class EventBridge:
         deadline. Returns whether everything drained in time; what did not is delivered again
         on the next start.
         """
+        if self._stopping is not None:
+            # A stop is under way (a signal and an exiting `async with`, say): share its end
+            # rather than close the store beneath it.
+            return await asyncio.shield(self._stopping)
+        self._stopping = asyncio.ensure_future(self._stop(timeout))
+        try:
+            return await asyncio.shield(self._stopping)
+        finally:
+            if self._stopping.done():
+                self._stopping = None
+
+    async def _stop(self, timeout: float | None) -> bool:
         if timeout is None:
             timeout = self.settings.runtime.stop_timeout
         worker, self._worker = self._worker, None
@@ -357,6 +370,11 @@ class _Overrides(contextlib.AbstractContextManager[None]):
         self._replaces_store = replaces_store
 
     def __exit__(self, *exc: object) -> None:
+        if self._bridge.running:
+            raise RuntimeStateError(
+                "the override block ends while the bridge still runs on the overridden "
+                "components; stop the bridge inside the block"
+            )
         for context in reversed(self._contexts):
             context.__exit__(None, None, None)
         if self._replaces_store:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -37,43 +38,34 @@ def new_event_id() -> str:
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
-def _has_non_finite(value: Any) -> bool:
-    """Whether a NaN or an infinity hides in ``value`` (a walk that calls itself only on
-    containers: this runs for every published event)."""
-    kind = type(value)
-    if kind is float:
-        return bool(value - value != 0.0)  # nan or inf minus itself is nan
-    if kind is dict:
-        items = value.values()
-    elif kind is list or kind is tuple:
-        items = value
-    else:
-        return False
-    for item in items:
-        kind = type(item)
-        if kind is float:
-            if item - item != 0.0:
-                return True
-        elif (kind is dict or kind is list or kind is tuple) and _has_non_finite(item):
-            return True
-    return False
-
-
 def _non_finite_at(value: Any, path: str) -> tuple[str, float] | None:
-    """Where the first NaN or infinity inside ``value`` is, and it (for the error message)."""
-    kind = type(value)
-    if kind is float:
-        return (path, value) if value - value != 0.0 else None
-    if kind is dict:
-        for key, item in value.items():
-            found = _non_finite_at(item, f"{path}.{key}")
-            if found:
-                return found
-    elif kind is list or kind is tuple:
-        for index, item in enumerate(value):
-            found = _non_finite_at(item, f"{path}[{index}]")
-            if found:
-                return found
+    """Where the first NaN or infinity inside ``value`` is (JSON cannot carry them), and it.
+
+    Walks what orjson or pydantic would write: mappings, lists and tuples, pydantic models
+    and dataclasses, subclasses included.
+    """
+    if isinstance(value, float):
+        return (path, value) if value - value != 0.0 else None  # nan or inf minus itself: nan
+    if isinstance(value, str | bytes | bytearray):
+        return None
+    items: Any
+    if isinstance(value, Mapping):
+        items = ((f"{path}.{key}", item) for key, item in value.items())
+    elif isinstance(value, list | tuple):
+        items = ((f"{path}[{index}]", item) for index, item in enumerate(value))
+    elif isinstance(value, BaseModel):
+        items = ((f"{path}.{name}", item) for name, item in value.__dict__.items())
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        items = (
+            (f"{path}.{field.name}", getattr(value, field.name))
+            for field in dataclasses.fields(value)
+        )
+    else:
+        return None
+    for where, item in items:
+        found = _non_finite_at(item, where)
+        if found:
+            return found
     return None
 
 
@@ -318,8 +310,9 @@ class Event:
             ) from None
         # orjson writes NaN and infinities as null, a silent change of the data; only a body
         # with a null in it can hide one, so only such a body pays for the walk.
-        if b"null" in body and _has_non_finite(self.data):
-            path, value = _non_finite_at(self.data, "data") or ("data", float("nan"))
+        bad = _non_finite_at(self.data, "data") if b"null" in body else None
+        if bad is not None:
+            path, value = bad
             raise InvalidEventError(
                 f"event {self.id!r}: {path} is {value!r}, which JSON cannot carry; use null, "
                 "a string, or leave the field out"

@@ -182,6 +182,7 @@ def test_default_ids_are_distinct_version_4_uuids() -> None:
         ({"total": float("nan")}, "data.total is nan"),
         ({"items": [1.0, {"price": float("inf")}]}, r"data.items\[1\].price is inf"),
         (float("-inf"), "data is -inf"),
+        ({"nested": __import__("collections").OrderedDict(x=float("nan"))}, "data.nested.x"),
     ],
 )
 def test_non_finite_numbers_are_rejected_not_turned_into_null(data: object, where: str) -> None:
@@ -198,3 +199,23 @@ def test_a_pydantic_model_as_data_travels_as_its_json_dump() -> None:
 
     event = Event(type="t", source="s", data=Order(order=1, when=datetime(2026, 1, 1, tzinfo=UTC)))
     assert Event.from_json(event.to_json()).data == {"order": 1, "when": "2026-01-01T00:00:00Z"}
+
+
+def test_non_finite_numbers_inside_models_and_dataclasses_are_rejected() -> None:
+    from dataclasses import dataclass
+
+    from pydantic import BaseModel
+
+    class Model(BaseModel):
+        x: float
+
+    @dataclass
+    class Point:
+        y: float
+
+    for data, where in (
+        (Model(x=float("nan")), "data.x is nan"),
+        ({"p": Point(y=float("inf"))}, "data.p.y is inf"),
+    ):
+        with pytest.raises(InvalidEventError, match=where):
+            Event(type="t", source="s", data=data).to_json()

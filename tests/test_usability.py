@@ -168,3 +168,42 @@ async def test_start_logs_where_the_store_is(
     started = next(r.getMessage() for r in caplog.records if "started" in r.getMessage())
     assert str(tmp_path / "events.db") in started
     assert "'orders'" in started
+
+
+async def test_two_stops_at_once_share_one_drain(tmp_path: Path) -> None:
+    bridge = EventBridge(f"sqlite:///{tmp_path}/events.db")
+    handled: list[int] = []
+
+    @bridge.bus("orders").rule("all")
+    async def slow(event: Event) -> None:
+        await asyncio.sleep(0.2)
+        handled.append(1)
+
+    await bridge.start()
+    await bridge.publish("orders", {"type": "t", "source": "s"})
+    assert await asyncio.gather(bridge.stop(), bridge.stop()) == [True, True]
+    again = EventBridge(f"sqlite:///{tmp_path}/events.db")
+
+    @again.bus("orders").rule("all")
+    async def count(event: Event) -> None:
+        handled.append(2)
+
+    async with again:
+        await asyncio.sleep(0.2)
+    assert handled == [1]  # committed by the shared drain: not delivered again
+
+
+async def test_leaving_an_override_block_while_running_is_an_error() -> None:
+    from eventbridge_sdk.stores import MemoryStore
+
+    bridge = EventBridge("memory://")
+
+    @bridge.bus("orders").rule("all")
+    async def handler(event: Event) -> None: ...
+
+    override = bridge.override(store=MemoryStore())
+    await bridge.start()
+    with pytest.raises(RuntimeStateError, match="stop the bridge inside the block"):
+        override.__exit__(None, None, None)
+    await bridge.stop()
+    override.__exit__(None, None, None)

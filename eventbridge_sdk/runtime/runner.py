@@ -16,6 +16,7 @@ from typing import Any
 
 from .._event import Event
 from ..sinks.base import BatchError, Delivery, Sink
+from ..stores.base import DELIVERING
 from ._tasks import supervised
 from .offsets import OffsetTracker
 
@@ -92,6 +93,7 @@ class Runner:
                 batch.append(delivery)
         if not batch:
             return
+        delivering = DELIVERING.set(True)
         try:
             await self.sink.put(batch)
         except asyncio.CancelledError as exc:
@@ -110,6 +112,8 @@ class Runner:
         else:
             for delivery in batch:
                 self._finish(delivery, None)
+        finally:
+            DELIVERING.reset(delivering)
 
     def _build(self, partition: int, offset: int, form: dict[str, Any]) -> Delivery | None:
         try:

@@ -99,6 +99,10 @@ class Leases:
         self._held[(bus, group)] = time.monotonic() + self.ttl / 3
         return True, newly
 
+    def held(self) -> list[tuple[str, str]]:
+        """The (bus, group) pairs this store object holds."""
+        return list(self._held)
+
     def release_all(self, conn: sqlite3.Connection) -> None:
         """Give up every lease this store object holds (on close)."""
         if self._held:

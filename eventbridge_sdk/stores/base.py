@@ -8,9 +8,17 @@ it is done. Embedded stores have one partition per bus; brokers may have more.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from typing import NamedTuple, Protocol, runtime_checkable
 
-__all__ = ["Position", "Record", "Store"]
+__all__ = ["DELIVERING", "Position", "Record", "Store"]
+
+DELIVERING: ContextVar[bool] = ContextVar("eventbridge_delivering", default=False)
+"""True while the runtime hands an event to a target (a handler publishing a reply, say).
+
+A store that bounds its size must not make such an append wait for room: the room could only
+come from that very delivery finishing. It lets the append through instead.
+"""
 
 
 class Position(NamedTuple):

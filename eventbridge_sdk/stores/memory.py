@@ -4,7 +4,9 @@ Nothing survives the process. Each bus is one partition. Events are dropped from
 every consumer group that has read the bus committed past them; until then they count against
 ``capacity``, and a full bus makes ``append`` wait (back pressure on the publisher, never a
 drop). A full bus that no consumer reads cannot make room, so appending to it raises
-:class:`StoreError` instead of waiting forever.
+:class:`StoreError` instead of waiting forever. An append made while an event is being delivered
+(a handler's reply) never waits: it may exceed ``capacity``, since the room it would wait for
+could only come from that delivery finishing.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from urllib.parse import parse_qs, urlsplit
 
 from .._errors import ConfigurationError, StoreClosedError, StoreError
-from .base import Position, Record
+from .base import DELIVERING, Position, Record
 
 __all__ = ["MemoryStore"]
 
@@ -103,7 +105,7 @@ class MemoryStore:
         positions: list[Position] = []
         start = 0
         while start < len(bodies):
-            while len(log.bodies) >= self.capacity:
+            while len(log.bodies) >= self.capacity and not DELIVERING.get():
                 if not log.committed:
                     # Nobody reads this bus, so waiting for room would wait forever.
                     raise StoreError(
@@ -114,7 +116,9 @@ class MemoryStore:
                 log.has_room.clear()
                 await log.has_room.wait()
                 log = self._log(bus)
-            room = self.capacity - len(log.bodies)
+            room = max(
+                self.capacity - len(log.bodies), len(bodies) - start if DELIVERING.get() else 0
+            )
             chunk = bodies[start : start + room]
             first = log.end
             # Copy to exact size: orjson's bytes keep their 4 KiB working buffer, which would

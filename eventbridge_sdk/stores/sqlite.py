@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import sqlite3
 import time
@@ -40,6 +41,8 @@ from ._leases import LEASE_SCHEMA, Leases
 from .base import Position, Record
 
 __all__ = ["SQLiteStore"]
+
+logger = logging.getLogger("eventbridge_sdk")
 
 T = TypeVar("T")
 
@@ -115,6 +118,7 @@ class SQLiteStore:
             raise ConfigurationError(f"store URL {url!r}: lease_ttl must be positive")
         self._leases = Leases(lease_ttl)
         self._pruned_at: dict[str, float] = {}
+        self._heartbeat: asyncio.Task[None] | None = None
         self._writer: sqlite3.Connection | None = None
         self._reader: sqlite3.Connection | None = None
         self._write_thread = ThreadPoolExecutor(1, thread_name_prefix="eventbridge-sqlite-w")
@@ -187,15 +191,21 @@ class SQLiteStore:
         if not self._closed:
             return
         await self._in(self._write_thread, self._open_sync)
-        # Wake-up events and the flusher belong to the loop that opens the store.
+        # Wake-up events and tasks belong to the loop that opens the store.
         self._new_data.clear()
         self._flusher = None
+        self._heartbeat = None
         self._closed = False
 
     async def close(self) -> None:
         if self._closed:
             return
         self._closed = True
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat
+            self._heartbeat = None
         if self._flusher is not None:
             await asyncio.shield(self._flusher)
         for event in self._new_data.values():
@@ -294,7 +304,26 @@ class SQLiteStore:
         )
         if newly:
             self._cursors.pop((bus, group), None)  # another reader may have moved on meanwhile
+        if held and (self._heartbeat is None or self._heartbeat.done()):
+            self._heartbeat = asyncio.create_task(
+                self._renew_leases(), name=f"eventbridge-sqlite-leases:{self.path.name}"
+            )
         return held
+
+    async def _renew_leases(self) -> None:
+        """Renew held leases on a clock of their own: a reader held back by a slow target
+        (no fetch, no commit for a while) must not lose its bus to a standby process."""
+        while not self._closed and self._leases.held():
+            await asyncio.sleep(self._leases.ttl / 3)
+            for bus, group in self._leases.held():
+                if self._writer is None:  # closed meanwhile
+                    return
+                try:
+                    await self._in(
+                        self._write_thread, self._leases.acquire, self._writer, bus, group
+                    )
+                except sqlite3.Error:
+                    logger.exception("renewing the lease of bus %r, group %r failed", bus, group)
 
     async def fetch(self, bus: str, group: str, *, max_count: int, timeout: float) -> list[Record]:
         self._check_open()

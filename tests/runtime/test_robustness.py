@@ -270,3 +270,57 @@ async def _create(url: str) -> None:
     store = SQLiteStore(url)
     await store.open()
     await store.close()
+
+
+@pytest.mark.slow
+async def test_a_reader_held_back_by_a_slow_target_keeps_its_lease(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/shared.db?lease_ttl=0.5"
+    seen: Counter[int] = Counter()
+
+    def make() -> EventBridge:
+        settings = Settings(
+            store=url,
+            runtime={
+                "buffer_size": 2,
+                "fetch_batch": 1,
+                "target_concurrency": 2,
+                "poll_timeout": 0.1,
+            },
+        )
+        bridge = EventBridge(settings=settings)
+
+        @bridge.bus("jobs").rule("all")
+        async def slow(e: Event) -> None:
+            seen[e.data["n"]] += 1
+            await asyncio.sleep(1.0)  # far longer than the lease: no fetch, no commit meanwhile
+
+        return bridge
+
+    first, standby = make(), make()
+    await first.start()
+    await first.publish("jobs", [event(n) for n in range(6)])
+    await asyncio.sleep(0.2)  # the first takes the lease
+    await standby.start()
+    await first.wait_idle(30)
+    await first.stop()
+    await standby.stop()
+    assert seen == Counter(range(6))
+
+
+async def test_replies_into_a_full_memory_bus_do_not_wait_on_themselves() -> None:
+    bridge = EventBridge("memory://?capacity=4")
+    handled: list[str] = []
+
+    @bridge.bus("jobs").rule("requests", pattern={"type": ["request"]}).target(reply_to="jobs")
+    async def answer(e: Event) -> dict[str, object]:
+        handled.append("request")
+        return {"type": "answer", "data": e.data}
+
+    @bridge.bus("jobs").rule("answers", pattern={"type": ["answer"]})
+    async def done(e: Event) -> None:
+        handled.append("answer")
+
+    async with bridge:
+        await bridge.publish("jobs", [{"type": "request", "source": "/t"} for _ in range(4)])
+        await bridge.wait_idle(10)
+    assert sorted(handled) == ["answer"] * 4 + ["request"] * 4

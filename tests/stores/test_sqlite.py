@@ -141,31 +141,52 @@ async def test_several_processes_append_to_one_file_safely(tmp_path: Path) -> No
         assert [b for b in bodies if b.startswith(tag)] == [f"{tag}-{i}" for i in range(2000)]
 
 
-async def test_one_reader_per_group_and_a_lapsed_lease_is_taken_over(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/leases.db?lease_ttl=0.3&poll_interval=0.01"
-    first, second = SQLiteStore(url), SQLiteStore(url)
-    await first.open()
-    await second.open()
-    try:
-        await first.append("orders", [b"a", b"b"])
-        assert [r.body for r in await first.fetch("orders", "g", max_count=1, timeout=0.1)] == [
-            b"a"
-        ]
-        # The first reader holds the lease: the second stands by.
-        assert await second.fetch("orders", "g", max_count=10, timeout=0.05) == []
-        # Another group is another lease.
-        other = await second.fetch("orders", "other", max_count=10, timeout=0.1)
-        assert [r.body for r in other] == [b"a", b"b"]
-        # The first reader goes silent (killed, hung); once its lease lapses the second takes
-        # over from the committed offset: nothing was committed, so from the start.
-        import asyncio
+HOLDER_SCRIPT = """
+import asyncio, sys
+from eventbridge_sdk.stores import SQLiteStore
 
-        await asyncio.sleep(0.4)
-        records = await second.fetch("orders", "g", max_count=10, timeout=0.1)
+async def main(url):
+    store = SQLiteStore(url)
+    await store.open()
+    await store.fetch("orders", "g", max_count=1, timeout=0.1)
+    print("held", flush=True)
+    await asyncio.sleep(3600)
+
+asyncio.run(main(sys.argv[1]))
+"""
+
+
+async def test_one_reader_per_group_and_a_hung_holder_is_taken_over(tmp_path: Path) -> None:
+    import asyncio
+    import signal
+    import sys
+
+    url = f"sqlite:///{tmp_path}/leases.db?lease_ttl=0.6&poll_interval=0.01"
+    store = SQLiteStore(url)
+    await store.open()
+    await store.append("orders", [b"a", b"b"])
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", HOLDER_SCRIPT, url, stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        assert holder.stdout is not None
+        assert await asyncio.wait_for(holder.stdout.readline(), 30) == b"held\n"
+        # The holder renews its lease while it runs: this store stands by.
+        await asyncio.sleep(0.8)
+        assert await store.fetch("orders", "g", max_count=10, timeout=0.05) == []
+        # Another group is another lease.
+        other = await store.fetch("orders", "other", max_count=10, timeout=0.1)
+        assert [r.body for r in other] == [b"a", b"b"]
+        # The holder hangs (alive, not renewing): once its lease lapses this store takes
+        # over from the committed offset, which is the start.
+        holder.send_signal(signal.SIGSTOP)
+        await asyncio.sleep(0.8)
+        records = await store.fetch("orders", "g", max_count=10, timeout=0.1)
         assert [r.body for r in records] == [b"a", b"b"]
     finally:
-        await first.close()
-        await second.close()
+        holder.kill()
+        await holder.wait()
+        await store.close()
 
 
 async def test_closing_releases_the_lease_at_once(tmp_path: Path) -> None:
