@@ -234,46 +234,38 @@ async def test_retain_all_keeps_committed_events(tmp_path: Path) -> None:
     assert [r.body for r in records] == [b"a"]
 
 
-async def test_a_lease_of_a_dead_process_on_this_host_is_taken_at_once(tmp_path: Path) -> None:
-    import asyncio
+async def _fetch_past_a_lease_of(pid: int, db: Path) -> list[bytes]:
+    """Fetch from a file whose lease a process ``pid`` of this host holds for an hour."""
     import socket
     import sqlite3
-    import sys
     import time
+
+    store = SQLiteStore(f"sqlite:///{db}?lease_ttl=3600")
+    await store.open()
+    await store.append("orders", [b"a"])
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "INSERT INTO eb_leases VALUES ('orders', 'g', ?, ?)",
+            (f"{socket.gethostname()}/{pid}/x", time.time() + 3600),
+        )
+    records = await store.fetch("orders", "g", max_count=10, timeout=0.05)
+    await store.close()
+    return [r.body for r in records]
+
+
+async def test_a_lease_of_a_dead_process_on_this_host_is_taken_at_once(tmp_path: Path) -> None:
+    import asyncio
+    import sys
 
     dead = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
     await dead.wait()
-    url = f"sqlite:///{tmp_path}/dead.db?lease_ttl=3600"
-    store = SQLiteStore(url)
-    await store.open()
-    await store.append("orders", [b"a"])
-    with sqlite3.connect(tmp_path / "dead.db") as conn:
-        conn.execute(
-            "INSERT INTO eb_leases VALUES ('orders', 'g', ?, ?)",
-            (f"{socket.gethostname()}/{dead.pid}/x", time.time() + 3600),
-        )
-    records = await store.fetch("orders", "g", max_count=10, timeout=0.1)
-    await store.close()
-    assert [r.body for r in records] == [b"a"]
+    assert await _fetch_past_a_lease_of(dead.pid, tmp_path / "dead.db") == [b"a"]
 
 
 async def test_a_lease_of_a_live_process_is_waited_out(tmp_path: Path) -> None:
     import os
-    import socket
-    import sqlite3
-    import time
 
-    store = SQLiteStore(f"sqlite:///{tmp_path}/live.db?lease_ttl=3600")
-    await store.open()
-    await store.append("orders", [b"a"])
-    with sqlite3.connect(tmp_path / "live.db") as conn:
-        conn.execute(
-            "INSERT INTO eb_leases VALUES ('orders', 'g', ?, ?)",
-            (f"{socket.gethostname()}/{os.getppid()}/x", time.time() + 3600),
-        )
-    records = await store.fetch("orders", "g", max_count=10, timeout=0.05)
-    await store.close()
-    assert records == []
+    assert await _fetch_past_a_lease_of(os.getppid(), tmp_path / "live.db") == []
 
 
 async def test_opening_waits_while_another_process_holds_a_new_file_locked(
