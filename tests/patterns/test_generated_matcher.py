@@ -93,6 +93,15 @@ def check(idx: RuleIndex[int], live: dict[int, Any], event: dict[str, Any]) -> l
     return fast
 
 
+def indexed(patterns: list[dict[str, Any]]) -> tuple[dict[int, Any], RuleIndex[int]]:
+    """The compiled patterns by key, and an index holding them all."""
+    live = {key: compile_pattern(pattern) for key, pattern in enumerate(patterns)}
+    idx: RuleIndex[int] = RuleIndex()
+    for key, pattern in live.items():
+        idx.add(key, pattern)
+    return live, idx
+
+
 @settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow])
 @given(
     patterns=st.lists(PATTERNS, min_size=1, max_size=8), events=st.lists(PLAIN_EVENTS, max_size=5)
@@ -100,10 +109,7 @@ def check(idx: RuleIndex[int], live: dict[int, Any], event: dict[str, Any]) -> l
 def test_generated_code_decides_every_event_without_arrays(
     patterns: list[dict[str, Any]], events: list[dict[str, Any]]
 ) -> None:
-    live = {key: compile_pattern(pattern) for key, pattern in enumerate(patterns)}
-    idx: RuleIndex[int] = RuleIndex()
-    for key, pattern in live.items():
-        idx.add(key, pattern)
+    live, idx = indexed(patterns)
 
     for event in events:
         assert check(idx, live, event) is not None, "an event without arrays was handed over"
@@ -114,10 +120,7 @@ def test_generated_code_decides_every_event_without_arrays(
 def test_generated_code_agrees_or_hands_over_events_with_arrays(
     patterns: list[dict[str, Any]], events: list[dict[str, Any]]
 ) -> None:
-    live = {key: compile_pattern(pattern) for key, pattern in enumerate(patterns)}
-    idx: RuleIndex[int] = RuleIndex()
-    for key, pattern in live.items():
-        idx.add(key, pattern)
+    live, idx = indexed(patterns)
 
     for event in events:
         check(idx, live, event)
@@ -149,10 +152,7 @@ def test_generated_code_follows_adds_removes_and_replacements_between_matches(
 
 
 def _index(*patterns: Any) -> tuple[RuleIndex[int], dict[int, Any]]:
-    live = {key: compile_pattern(pattern) for key, pattern in enumerate(patterns)}
-    idx: RuleIndex[int] = RuleIndex()
-    for key, pattern in live.items():
-        idx.add(key, pattern)
+    live, idx = indexed(patterns)
     return idx, live
 
 
