@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
+from eventbridge_sdk.patterns import _native
 from eventbridge_sdk.patterns._codegen import MAX_DEPTH, Fallback, build
 from eventbridge_sdk.patterns._matcher import MISSING, leaf_values
 from eventbridge_sdk.patterns._parse import Leaf, Path
@@ -15,6 +16,7 @@ __all__ = ["RuleIndex"]
 
 K = TypeVar("K", bound=Hashable)
 
+_native_match = _native.match
 _NO_VALUES: list[Any] = []  # shared, never mutated
 _ELSEWHERE = object()  # the path runs into an array or a scalar: leave it to _walk
 _PRIORITY = {"type": 0, "subject": 1, "source": 2}
@@ -29,12 +31,14 @@ _INDEXED_KINDS = frozenset(
 
 
 class _Rule:
-    __slots__ = ("key", "order", "pattern")
+    __slots__ = ("entry", "key", "order", "pattern")
 
     def __init__(self, key: Any, pattern: Pattern, order: int) -> None:
         self.key = key
         self.pattern = pattern
         self.order = order
+        #: What the native matcher finds: it sorts by the order and returns the key.
+        self.entry = (order, key)
 
 
 class _Clause:
@@ -77,10 +81,14 @@ class RuleIndex(Generic[K]):
     """The rules of a bus, keyed by a hashable rule key, matched together.
 
     The rules' leaves are kept in one trie, indexed by the exact values, prefixes and suffixes
-    they name, so matching an event costs about the same for ten rules or ten thousand. Each
-    trie node is matched by a function generated for it (on the first match after a change);
-    an event with an array on a path the rules read is matched by walking the trie instead.
-    Not thread-safe: add, remove and match from one thread (the event loop).
+    they name, so matching an event costs about the same for ten rules or ten thousand. The
+    trie is matched by a small C extension where it was built (``native``; see
+    ``_native.py``), else by Python functions generated per trie node; either is rebuilt for
+    the changed nodes on the first match after a change. An event with an array on a path the
+    rules read is matched by walking the trie instead. ``native=False`` asks for the generated
+    Python code, ``native=True`` for the C matcher (``ValueError`` where it is not built); by
+    default the C matcher is used unless ``EVENTBRIDGE_NATIVE_PATTERNS=0`` is set. Not
+    thread-safe: add, remove and match from one thread (the event loop).
 
     Example::
 
@@ -93,7 +101,14 @@ class RuleIndex(Generic[K]):
         (True, 2)
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, native: bool | None = None) -> None:
+        if native and not _native.AVAILABLE:
+            raise ValueError(
+                "RuleIndex(native=True): the native matcher (eventbridge_sdk.patterns._speedups)"
+                " is not built in this installation; reinstall with a C compiler available"
+            )
+        #: Match with the C extension (else with generated Python code); same answers.
+        self._native = _native.ENABLED if native is None else native
         self._rules: dict[K, _Rule] = {}
         #: Per rule key: each clause and the trie nodes from the root to its terminal.
         self._links: dict[K, list[tuple[_Clause, list[Node]]]] = {}
@@ -105,6 +120,12 @@ class RuleIndex(Generic[K]):
         self._orders = 0
         #: Clauses too long for generated code: while any is live, match with the walker.
         self._deep = 0
+
+    @property
+    def native(self) -> bool:
+        """Whether this index matches with the native (C) matcher; else with generated Python
+        code. Both give the same answers."""
+        return self._native
 
     def add(self, key: K, pattern: Pattern) -> None:
         """Add a rule, or replace the pattern of ``key`` (it keeps its place in the order)."""
@@ -137,6 +158,14 @@ class RuleIndex(Generic[K]):
             event = event_mapping(event)
             if event.__class__ is not dict:
                 return self._walk_match(event)
+        if self._native:
+            root = self._root.native
+            if root is None:
+                if self._deep:
+                    return self._walk_match(event)
+                root = _native.build(self._root, self._paths, self._path_id)
+            keys = _native_match(root, event, len(self._paths))
+            return self._walk_match(event) if keys is None else keys
         fast = self._root.fn
         if fast is None:
             if self._deep:
@@ -250,12 +279,12 @@ class RuleIndex(Generic[K]):
         steps = sorted({(leaf.path, leaf.key): leaf for leaf in clause}.values(), key=_rank)
         node = self._root
         node.refs += 1
-        node.fn = None
+        node.changed()
         nodes = [node]
         for leaf in steps:
             node = node.child(self._path_id(leaf.path), leaf)
             node.refs += 1
-            node.fn = None
+            node.changed()
             nodes.append(node)
         if len(nodes) > MAX_DEPTH:
             self._deep += 1
@@ -269,7 +298,7 @@ class RuleIndex(Generic[K]):
             if len(nodes) > MAX_DEPTH:
                 self._deep -= 1
             for node in nodes:
-                node.fn = None
+                node.changed()
             self._root.refs -= 1
             for depth in range(len(nodes) - 1, 0, -1):
                 node = nodes[depth]

@@ -23,7 +23,17 @@ _INDEXED_STRING_KINDS = ("prefix", "suffix", "prefix-ic", "suffix-ic", "equals-i
 class Node:
     """A state of the trie: the leaves matched so far; ``terminals`` are clauses ending here."""
 
-    __slots__ = ("children", "edge_list", "edges", "fn", "leaf", "path_id", "refs", "terminals")
+    __slots__ = (
+        "children",
+        "edge_list",
+        "edges",
+        "fn",
+        "leaf",
+        "native",
+        "path_id",
+        "refs",
+        "terminals",
+    )
 
     def __init__(self, path_id: int, leaf: Any) -> None:
         self.path_id = path_id
@@ -36,6 +46,13 @@ class Node:
         self.terminals: tuple[Any, ...] = ()
         #: The generated function matching here and below; None until built or after a change.
         self.fn: Callable[[Any, list[Any]], None] | None = None
+        #: The native matcher's snapshot of the node (``_native.build``); None likewise.
+        self.native: Any = None
+
+    def changed(self) -> None:
+        """Forget the compiled forms of this node: its clauses or steps changed."""
+        self.fn = None
+        self.native = None
 
     def child(self, path_id: int, leaf: Any) -> Node:
         """The node reached from here when ``leaf`` (at ``path_id``) holds; made if new."""
@@ -156,6 +173,7 @@ class Edges:
         "strings",
         "suffix",
         "suffix_ic",
+        "tested",
     )
 
     def __init__(self) -> None:
@@ -169,6 +187,8 @@ class Edges:
         self.present: list[Node] = []
         self.absent: list[Node] = []
         self.predicates: list[tuple[Callable[[Any], bool], Node]] = []
+        #: The condition of each predicate, side by side (the native matcher reads operands).
+        self.tested: list[Any] = []
         self.numbers: Thresholds | None = None
         #: Whether any string-only table is in use (saves work for strings when not).
         self.strings = False
@@ -236,8 +256,10 @@ class Edges:
             pass
         elif add:
             self.predicates.append((condition.test, node))
+            self.tested.append(condition)
         else:
-            self.predicates.remove((condition.test, node))
+            at = self.predicates.index((condition.test, node))
+            del self.predicates[at], self.tested[at]
 
     def _change_number(self, bounds: Any, node: Node, *, add: bool) -> bool:
         if self.numbers is None:

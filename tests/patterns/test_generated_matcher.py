@@ -1,4 +1,5 @@
-"""The generated matcher of RuleIndex agrees with the trie walker and with Pattern.matches."""
+"""The generated Python matcher and the native matcher of RuleIndex agree with the trie walker
+and with Pattern.matches (the native one where the extension is built)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pattern_strategies import patterns
 
-from eventbridge_sdk.patterns import RuleIndex, compile_pattern
+from eventbridge_sdk.patterns import RuleIndex, _native, compile_pattern
 from eventbridge_sdk.patterns._codegen import MAX_DEPTH, Fallback, build
 
 KEYS = ["a", "b", "data"]
@@ -84,12 +85,23 @@ def generated(idx: RuleIndex[int], event: dict[str, Any]) -> list[int] | None:
     return [rule.key for rule in sorted(dict.fromkeys(out), key=lambda rule: rule.order)]
 
 
+def native(idx: RuleIndex[int], event: dict[str, Any]) -> list[int] | None:
+    """The keys the native matcher finds; None when it hands over."""
+    root = _native.build(idx._root, idx._paths, idx._path_id)
+    return _native.match(root, event, len(idx._paths))
+
+
 def check(idx: RuleIndex[int], live: dict[int, Any], event: dict[str, Any]) -> list[int] | None:
+    """Assert that every engine agrees with Pattern.matches; what the generated code found, or
+    None when it handed the event to the walker (the native matcher hands over alike)."""
     expected = [key for key, pattern in live.items() if pattern.matches(event)]
     assert idx._walk_match(event) == expected, "walker and Pattern.matches disagree"
     assert idx.match(event) == expected, "RuleIndex.match and Pattern.matches disagree"
     fast = generated(idx, event)
     assert fast is None or fast == expected, "generated code and Pattern.matches disagree"
+    if _native.AVAILABLE:
+        found = native(idx, event)
+        assert found == fast, "the native and the generated matcher disagree"
     return fast
 
 

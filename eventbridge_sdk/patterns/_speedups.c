@@ -1,0 +1,987 @@
+/*
+ * Native matcher for the RuleIndex trie.
+ *
+ * A Node is an immutable snapshot of one trie node, built by _native.py bottom-up: the rules
+ * whose clauses end there, and per event path the tables that lead on (EDGE_* below). Node()
+ * checks the layout once and keeps it as C structs whose objects are borrowed from the edge
+ * tuples the node holds.
+ *
+ * match(root, event, n_paths) finds the rules of every node the event reaches, exactly as the
+ * generated Python node functions of _codegen.py do, and returns their keys in rule order,
+ * each once. It returns None where those functions raise Fallback (an array or a value of an
+ * unusual type on a path the rules read); the Python trie walker then decides.
+ *
+ * The dicts of a snapshot are built by this package and never changed; match() still checks
+ * the type of everything it takes out of them, so a malformed table raises TypeError instead
+ * of crashing.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+/* The layout of one edge: a tuple of EDGE_SIZE items, None where a table is empty. */
+enum {
+    EDGE_PATH,      /* tuple of str: the event path, top-level key first */
+    EDGE_PATH_IDS,  /* tuple of int, one per key: the number of the path up to and including
+                       that key (what a walk reads is cached by it), below match()'s n_paths */
+    EDGE_EXACT,     /* dict: str, number or None -> tuple of Node */
+    EDGE_BOOLS,     /* dict: True/False -> tuple of Node */
+    EDGE_PREFIX,    /* tuple of (length, dict prefix -> tuple of Node) */
+    EDGE_SUFFIX,    /* the same for suffixes */
+    EDGE_IC,        /* dict: lower-cased value -> tuple of Node */
+    EDGE_PREFIX_IC, /* like EDGE_PREFIX, keys lower-cased */
+    EDGE_SUFFIX_IC, /* like EDGE_SUFFIX, keys lower-cased */
+    EDGE_EQUAL,     /* dict: number -> tuple of Node (numeric "=") */
+    EDGE_BELOW,     /* (bounds, nodes): bound < value, bounds ascending, one node each */
+    EDGE_BELOW_EQ,  /* (bounds, nodes): bound <= value */
+    EDGE_ABOVE,     /* (bounds, nodes): bound > value */
+    EDGE_ABOVE_EQ,  /* (bounds, nodes): bound >= value */
+    EDGE_TESTS,     /* tuple of (kind, operand, tuple of Node): predicates on present scalars */
+    EDGE_PRESENT,   /* tuple of Node: reached by any present scalar */
+    EDGE_ABSENT,    /* tuple of Node: reached by a missing value or an object */
+    EDGE_SIZE
+};
+
+/* The kinds of test in EDGE_TESTS. */
+enum {
+    TEST_CALL,          /* operand(value) is true */
+    TEST_NOT_IN,        /* value not in operand (a frozenset): anything-but strings */
+    TEST_NOT_NUMBER_IN, /* value is a bool or not in operand: anything-but numbers */
+    TEST_RANGE,         /* value is an int or float within operand = (low, low_inclusive,
+                           high, high_inclusive): a two-sided numeric range */
+    TEST_KINDS
+};
+
+/* Deeper than this, match() hands the event over (the index keeps clauses deeper than its
+ * own limit on the walker anyway). */
+#define MAX_DEPTH 256
+/* Prefix and suffix tables of up to this many keys are compared in place, not sliced. */
+#define SMALL_TABLE 4
+/* The values of this many paths are cached on the C stack during a match; more on the heap. */
+#define STACK_PATHS 32
+
+typedef struct {
+    Py_ssize_t length;
+    PyObject *table; /* dict: text of that length -> tuple of Node */
+} Slice;
+
+typedef struct {
+    Py_ssize_t count;
+    Slice *items;
+} Slices;
+
+typedef struct {
+    int kind;
+    int low_inclusive, high_inclusive; /* TEST_RANGE */
+    PyObject *operand;
+    PyObject *steps; /* tuple of Node */
+} Test;
+
+typedef struct {
+    PyObject *path;  /* tuple of str */
+    Py_ssize_t *ids; /* one per key of path */
+    PyObject *exact, *bools, *ic, *equal; /* dict or NULL */
+    Slices prefix, suffix, prefix_ic, suffix_ic;
+    PyObject *bounds[4][2]; /* below, below_eq, above, above_eq: (keys, nodes) or NULL */
+    Py_ssize_t n_tests;
+    Test *tests;
+    PyObject *present, *absent; /* tuple of Node or NULL */
+} Edge;
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *rules; /* tuple of (order, key): the rules whose clauses end here */
+    PyObject *spec;  /* tuple of edge tuples: owns every object the edges point to */
+    Py_ssize_t n_edges;
+    Edge *edges;
+} NodeObject;
+
+static PyTypeObject NodeType;
+static PyObject *str_lower;
+
+#define IS_NODE(o) Py_IS_TYPE((o), &NodeType)
+
+/* ---------------------------------------------------------------- reading the layout */
+
+static int
+parse_steps(PyObject *steps, const char *what, PyObject **into)
+{
+    *into = NULL;
+    if (steps == Py_None) {
+        return 0;
+    }
+    if (!PyTuple_CheckExact(steps)) {
+        PyErr_Format(PyExc_TypeError, "%s must be a tuple of Node", what);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(steps); i++) {
+        if (!IS_NODE(PyTuple_GET_ITEM(steps, i))) {
+            PyErr_Format(PyExc_TypeError, "%s must be a tuple of Node", what);
+            return -1;
+        }
+    }
+    *into = steps;
+    return 0;
+}
+
+static int
+parse_table(PyObject *table, const char *what, PyObject **into)
+{
+    *into = NULL;
+    if (table == Py_None) {
+        return 0;
+    }
+    if (!PyDict_CheckExact(table)) {
+        PyErr_Format(PyExc_TypeError, "%s must be a dict or None", what);
+        return -1;
+    }
+    Py_ssize_t pos = 0;
+    PyObject *key, *value, *steps;
+    while (PyDict_Next(table, &pos, &key, &value)) {
+        if (value == Py_None || parse_steps(value, what, &steps) < 0) {
+            if (!PyErr_Occurred()) {
+                PyErr_Format(PyExc_TypeError, "%s must map to tuples of Node", what);
+            }
+            return -1;
+        }
+    }
+    *into = table;
+    return 0;
+}
+
+static int
+parse_slices(PyObject *tables, const char *what, Slices *into)
+{
+    into->count = 0;
+    into->items = NULL;
+    if (tables == Py_None) {
+        return 0;
+    }
+    if (!PyTuple_CheckExact(tables)) {
+        PyErr_Format(PyExc_TypeError, "%s must be a tuple of (length, dict) or None", what);
+        return -1;
+    }
+    Py_ssize_t count = PyTuple_GET_SIZE(tables);
+    into->items = PyMem_New(Slice, count > 0 ? count : 1);
+    if (into->items == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *pair = PyTuple_GET_ITEM(tables, i);
+        if (!PyTuple_CheckExact(pair) || PyTuple_GET_SIZE(pair) != 2 ||
+            !PyLong_CheckExact(PyTuple_GET_ITEM(pair, 0))) {
+            PyErr_Format(PyExc_TypeError, "%s must be a tuple of (length, dict)", what);
+            return -1;
+        }
+        Slice *slice = &into->items[i];
+        slice->length = PyLong_AsSsize_t(PyTuple_GET_ITEM(pair, 0));
+        if (slice->length < 0) {
+            if (!PyErr_Occurred()) {
+                PyErr_Format(PyExc_ValueError, "%s: a length must not be negative", what);
+            }
+            return -1;
+        }
+        if (parse_table(PyTuple_GET_ITEM(pair, 1), what, &slice->table) < 0) {
+            return -1;
+        }
+        if (slice->table == NULL) {
+            PyErr_Format(PyExc_TypeError, "%s must be a tuple of (length, dict)", what);
+            return -1;
+        }
+        Py_ssize_t pos = 0;
+        PyObject *key, *value;
+        while (PyDict_Next(slice->table, &pos, &key, &value)) {
+            if (!PyUnicode_CheckExact(key) || PyUnicode_GET_LENGTH(key) != slice->length) {
+                PyErr_Format(PyExc_TypeError, "%s: a key is not a str of its table's length",
+                             what);
+                return -1;
+            }
+        }
+        into->count = i + 1;
+    }
+    return 0;
+}
+
+static int
+parse_bounds(PyObject *bounds, const char *what, PyObject **into)
+{
+    into[0] = into[1] = NULL;
+    if (bounds == Py_None) {
+        return 0;
+    }
+    PyObject *nodes;
+    if (!PyTuple_CheckExact(bounds) || PyTuple_GET_SIZE(bounds) != 2 ||
+        !PyTuple_CheckExact(PyTuple_GET_ITEM(bounds, 0)) ||
+        PyTuple_GET_ITEM(bounds, 1) == Py_None ||
+        parse_steps(PyTuple_GET_ITEM(bounds, 1), what, &nodes) < 0 ||
+        PyTuple_GET_SIZE(PyTuple_GET_ITEM(bounds, 0)) != PyTuple_GET_SIZE(nodes)) {
+        if (!PyErr_Occurred()) {
+            PyErr_Format(PyExc_TypeError, "%s must be (bounds, nodes) of equal length", what);
+        }
+        return -1;
+    }
+    into[0] = PyTuple_GET_ITEM(bounds, 0);
+    into[1] = nodes;
+    return 0;
+}
+
+static int
+parse_test(PyObject *item, Test *test)
+{
+    if (!PyTuple_CheckExact(item) || PyTuple_GET_SIZE(item) != 3 ||
+        !PyLong_CheckExact(PyTuple_GET_ITEM(item, 0)) || PyTuple_GET_ITEM(item, 2) == Py_None ||
+        parse_steps(PyTuple_GET_ITEM(item, 2), "tests", &test->steps) < 0) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_TypeError, "tests must be a tuple of (kind, operand, nodes)");
+        }
+        return -1;
+    }
+    long kind = PyLong_AsLong(PyTuple_GET_ITEM(item, 0));
+    PyObject *operand = PyTuple_GET_ITEM(item, 1);
+    int valid = 0;
+    switch (kind) {
+    case TEST_CALL:
+        valid = PyCallable_Check(operand);
+        break;
+    case TEST_NOT_IN:
+    case TEST_NOT_NUMBER_IN:
+        valid = PyFrozenSet_CheckExact(operand);
+        break;
+    case TEST_RANGE:
+        valid = PyTuple_CheckExact(operand) && PyTuple_GET_SIZE(operand) == 4 &&
+                PyBool_Check(PyTuple_GET_ITEM(operand, 1)) &&
+                PyBool_Check(PyTuple_GET_ITEM(operand, 3));
+        if (valid) {
+            test->low_inclusive = PyTuple_GET_ITEM(operand, 1) == Py_True;
+            test->high_inclusive = PyTuple_GET_ITEM(operand, 3) == Py_True;
+        }
+        break;
+    }
+    if (!valid) {
+        if (!PyErr_Occurred()) {
+            PyErr_Format(PyExc_TypeError, "a test of kind %ld has a malformed operand", kind);
+        }
+        return -1;
+    }
+    test->kind = (int)kind;
+    test->operand = operand;
+    return 0;
+}
+
+static void
+edge_free(Edge *edge)
+{
+    PyMem_Free(edge->ids);
+    PyMem_Free(edge->prefix.items);
+    PyMem_Free(edge->suffix.items);
+    PyMem_Free(edge->prefix_ic.items);
+    PyMem_Free(edge->suffix_ic.items);
+    PyMem_Free(edge->tests);
+}
+
+/* Fill edge (zeroed) from its tuple; on failure, what was allocated is left for edge_free. */
+static int
+parse_edge(PyObject *spec, Edge *edge)
+{
+    if (!PyTuple_CheckExact(spec) || PyTuple_GET_SIZE(spec) != EDGE_SIZE) {
+        PyErr_Format(PyExc_TypeError, "an edge must be a tuple of %d items", EDGE_SIZE);
+        return -1;
+    }
+    PyObject *path = PyTuple_GET_ITEM(spec, EDGE_PATH);
+    PyObject *ids = PyTuple_GET_ITEM(spec, EDGE_PATH_IDS);
+    if (!PyTuple_CheckExact(path) || PyTuple_GET_SIZE(path) == 0 || !PyTuple_CheckExact(ids) ||
+        PyTuple_GET_SIZE(ids) != PyTuple_GET_SIZE(path)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "an edge needs a non-empty path and one path id per key of it");
+        return -1;
+    }
+    edge->path = path;
+    edge->ids = PyMem_New(Py_ssize_t, PyTuple_GET_SIZE(path));
+    if (edge->ids == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(path); i++) {
+        if (!PyUnicode_CheckExact(PyTuple_GET_ITEM(path, i))) {
+            PyErr_SetString(PyExc_TypeError, "an edge's path must be a tuple of str");
+            return -1;
+        }
+        PyObject *id = PyTuple_GET_ITEM(ids, i);
+        edge->ids[i] = PyLong_CheckExact(id) ? PyLong_AsSsize_t(id) : -1;
+        if (edge->ids[i] < 0) {
+            if (!PyErr_Occurred()) {
+                PyErr_SetString(PyExc_TypeError, "a path id must be an int >= 0");
+            }
+            return -1;
+        }
+    }
+    if (parse_table(PyTuple_GET_ITEM(spec, EDGE_EXACT), "exact", &edge->exact) < 0 ||
+        parse_table(PyTuple_GET_ITEM(spec, EDGE_BOOLS), "bools", &edge->bools) < 0 ||
+        parse_slices(PyTuple_GET_ITEM(spec, EDGE_PREFIX), "prefix", &edge->prefix) < 0 ||
+        parse_slices(PyTuple_GET_ITEM(spec, EDGE_SUFFIX), "suffix", &edge->suffix) < 0 ||
+        parse_table(PyTuple_GET_ITEM(spec, EDGE_IC), "ic", &edge->ic) < 0 ||
+        parse_slices(PyTuple_GET_ITEM(spec, EDGE_PREFIX_IC), "prefix_ic", &edge->prefix_ic) < 0 ||
+        parse_slices(PyTuple_GET_ITEM(spec, EDGE_SUFFIX_IC), "suffix_ic", &edge->suffix_ic) < 0 ||
+        parse_table(PyTuple_GET_ITEM(spec, EDGE_EQUAL), "equal", &edge->equal) < 0 ||
+        parse_bounds(PyTuple_GET_ITEM(spec, EDGE_BELOW), "below", edge->bounds[0]) < 0 ||
+        parse_bounds(PyTuple_GET_ITEM(spec, EDGE_BELOW_EQ), "below_eq", edge->bounds[1]) < 0 ||
+        parse_bounds(PyTuple_GET_ITEM(spec, EDGE_ABOVE), "above", edge->bounds[2]) < 0 ||
+        parse_bounds(PyTuple_GET_ITEM(spec, EDGE_ABOVE_EQ), "above_eq", edge->bounds[3]) < 0 ||
+        parse_steps(PyTuple_GET_ITEM(spec, EDGE_PRESENT), "present", &edge->present) < 0 ||
+        parse_steps(PyTuple_GET_ITEM(spec, EDGE_ABSENT), "absent", &edge->absent) < 0) {
+        return -1;
+    }
+    PyObject *tests = PyTuple_GET_ITEM(spec, EDGE_TESTS);
+    if (tests != Py_None) {
+        if (!PyTuple_CheckExact(tests)) {
+            PyErr_SetString(PyExc_TypeError, "tests must be a tuple of (kind, operand, nodes)");
+            return -1;
+        }
+        Py_ssize_t count = PyTuple_GET_SIZE(tests);
+        edge->tests = PyMem_New(Test, count > 0 ? count : 1);
+        if (edge->tests == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        for (Py_ssize_t i = 0; i < count; i++) {
+            if (parse_test(PyTuple_GET_ITEM(tests, i), &edge->tests[i]) < 0) {
+                return -1;
+            }
+            edge->n_tests = i + 1;
+        }
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- the Node type */
+
+static void
+Node_free_edges(NodeObject *self)
+{
+    for (Py_ssize_t i = 0; i < self->n_edges; i++) {
+        edge_free(&self->edges[i]);
+    }
+    PyMem_Free(self->edges);
+    self->edges = NULL;
+    self->n_edges = 0;
+}
+
+static PyObject *
+Node_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"rules", "edges", NULL};
+    PyObject *rules, *spec;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!O!:Node", kwlist, &PyTuple_Type, &rules,
+                                     &PyTuple_Type, &spec)) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(rules); i++) {
+        PyObject *entry = PyTuple_GET_ITEM(rules, i);
+        if (!PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) != 2 ||
+            !PyLong_CheckExact(PyTuple_GET_ITEM(entry, 0))) {
+            PyErr_SetString(PyExc_TypeError, "rules must be a tuple of (order, key)");
+            return NULL;
+        }
+    }
+    NodeObject *self = (NodeObject *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->rules = Py_NewRef(rules);
+    self->spec = Py_NewRef(spec);
+    Py_ssize_t count = PyTuple_GET_SIZE(spec);
+    self->edges = PyMem_Calloc(count > 0 ? (size_t)count : 1, sizeof(Edge));
+    if (self->edges == NULL) {
+        Py_DECREF(self);
+        return PyErr_NoMemory();
+    }
+    self->n_edges = count;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (parse_edge(PyTuple_GET_ITEM(spec, i), &self->edges[i]) < 0) {
+            Py_DECREF(self); /* frees what parse_edge allocated */
+            return NULL;
+        }
+    }
+    return (PyObject *)self;
+}
+
+static int
+Node_traverse(NodeObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->rules);
+    Py_VISIT(self->spec);
+    return 0;
+}
+
+static int
+Node_clear(NodeObject *self)
+{
+    Node_free_edges(self); /* they borrow from spec */
+    Py_CLEAR(self->rules);
+    Py_CLEAR(self->spec);
+    return 0;
+}
+
+static void
+Node_dealloc(NodeObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    Node_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *
+Node_repr(NodeObject *self)
+{
+    return PyUnicode_FromFormat("<Node: %zd rules, %zd paths>",
+                                self->rules ? PyTuple_GET_SIZE(self->rules) : 0, self->n_edges);
+}
+
+static PyTypeObject NodeType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "eventbridge_sdk.patterns._speedups.Node",
+    .tp_doc = PyDoc_STR("Node(rules, edges): a snapshot of one RuleIndex trie node."),
+    .tp_basicsize = sizeof(NodeObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_new = Node_new,
+    .tp_traverse = (traverseproc)Node_traverse,
+    .tp_clear = (inquiry)Node_clear,
+    .tp_dealloc = (destructor)Node_dealloc,
+    .tp_repr = (reprfunc)Node_repr,
+};
+
+/* ---------------------------------------------------------------- matching */
+
+/* What a step of the walk says: go on, hand the event to the walker, or an exception is set. */
+#define GO_ON 0
+#define HAND_OVER 1
+#define FAILED -1
+
+/* One match: the event, the (order, key) entries found, and the values of the event's paths
+   read so far, by path id (several nodes often read the same path or a prefix of it). */
+typedef struct {
+    PyObject *event;
+    PyObject *found;
+    Py_ssize_t n_paths;
+    PyObject **values; /* NULL: not read yet; MISSING_VALUE: missing; else a new reference */
+} Walk;
+
+/* The value of a path that is missing (or runs through a scalar or null); never exposed. */
+static PyObject missing_value;
+#define MISSING_VALUE (&missing_value)
+
+static int visit(NodeObject *node, Walk *w, int depth);
+
+static int
+visit_all(PyObject *steps, Walk *w, int depth)
+{
+    if (!PyTuple_CheckExact(steps)) {
+        PyErr_SetString(PyExc_TypeError, "a RuleIndex table holds something other than a tuple");
+        return FAILED;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(steps); i++) {
+        PyObject *node = PyTuple_GET_ITEM(steps, i);
+        if (!IS_NODE(node)) {
+            PyErr_SetString(PyExc_TypeError, "a RuleIndex table holds something other than a Node");
+            return FAILED;
+        }
+        int status = visit((NodeObject *)node, w, depth);
+        if (status != GO_ON) {
+            return status;
+        }
+    }
+    return GO_ON;
+}
+
+static int
+lookup(PyObject *table, PyObject *key, Walk *w, int depth)
+{
+    PyObject *steps = PyDict_GetItemWithError(table, key); /* borrowed */
+    if (steps == NULL) {
+        return PyErr_Occurred() ? FAILED : GO_ON;
+    }
+    Py_INCREF(steps);
+    int status = visit_all(steps, w, depth);
+    Py_DECREF(steps);
+    return status;
+}
+
+/* Prefixes (from_end = 0) or suffixes (from_end = 1) of text, of each length a table holds. */
+static int
+sliced(const Slices *slices, PyObject *text, int from_end, Walk *w, int depth)
+{
+    Py_ssize_t size = PyUnicode_GET_LENGTH(text);
+    for (Py_ssize_t i = 0; i < slices->count; i++) {
+        const Slice *slice = &slices->items[i];
+        if (slice->length > size) {
+            continue;
+        }
+        int status = GO_ON;
+        if (PyDict_GET_SIZE(slice->table) <= SMALL_TABLE) {
+            Py_ssize_t pos = 0;
+            PyObject *key, *steps;
+            while (status == GO_ON && PyDict_Next(slice->table, &pos, &key, &steps)) {
+                if (!PyUnicode_CheckExact(key)) {
+                    PyErr_SetString(PyExc_TypeError, "a RuleIndex slice table is malformed");
+                    return FAILED;
+                }
+                Py_ssize_t hit = PyUnicode_Tailmatch(text, key, 0, size, from_end ? 1 : -1);
+                if (hit < 0) {
+                    return FAILED;
+                }
+                if (hit && PyUnicode_GET_LENGTH(key) == slice->length) {
+                    Py_INCREF(steps);
+                    status = visit_all(steps, w, depth);
+                    Py_DECREF(steps);
+                }
+            }
+        }
+        else {
+            PyObject *part = from_end ? PyUnicode_Substring(text, size - slice->length, size)
+                                      : PyUnicode_Substring(text, 0, slice->length);
+            if (part == NULL) {
+                return FAILED;
+            }
+            status = lookup(slice->table, part, w, depth);
+            Py_DECREF(part);
+        }
+        if (status != GO_ON) {
+            return status;
+        }
+    }
+    return GO_ON;
+}
+
+/* bisect.bisect_left (right = 0) or bisect.bisect_right (right = 1) over a tuple. */
+static Py_ssize_t
+bisect(PyObject *keys, PyObject *value, int right)
+{
+    Py_ssize_t lo = 0, hi = PyTuple_GET_SIZE(keys);
+    while (lo < hi) {
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        int before = right ? PyObject_RichCompareBool(value, PyTuple_GET_ITEM(keys, mid), Py_LT)
+                           : !PyObject_RichCompareBool(PyTuple_GET_ITEM(keys, mid), value, Py_LT);
+        if (PyErr_Occurred()) {
+            return -1;
+        }
+        if (before) {
+            hi = mid;
+        }
+        else {
+            lo = mid + 1;
+        }
+    }
+    return lo;
+}
+
+/* One-sided numeric conditions; which = 0 bound < value (nodes[:bisect_left]), 1 bound <=
+   value (nodes[:bisect_right]), 2 bound > value (nodes[bisect_right:]), 3 bound >= value
+   (nodes[bisect_left:]). */
+static int
+thresholds(PyObject *const *bounds, int which, PyObject *value, Walk *w, int depth)
+{
+    PyObject *keys = bounds[0], *nodes = bounds[1];
+    if (keys == NULL) {
+        return GO_ON;
+    }
+    Py_ssize_t cut = bisect(keys, value, which == 1 || which == 2);
+    if (cut < 0) {
+        return FAILED;
+    }
+    Py_ssize_t start = which < 2 ? 0 : cut;
+    Py_ssize_t stop = which < 2 ? cut : PyTuple_GET_SIZE(nodes);
+    for (Py_ssize_t i = start; i < stop; i++) {
+        int status = visit((NodeObject *)PyTuple_GET_ITEM(nodes, i), w, depth);
+        if (status != GO_ON) {
+            return status;
+        }
+    }
+    return GO_ON;
+}
+
+/* Whether the scalar value passes a test: 1, 0, or -1 with an exception set. */
+static int
+passes(const Test *test, PyObject *value)
+{
+    switch (test->kind) {
+    case TEST_CALL: {
+        PyObject *result = PyObject_CallOneArg(test->operand, value);
+        if (result == NULL) {
+            return -1;
+        }
+        int truth = PyObject_IsTrue(result);
+        Py_DECREF(result);
+        return truth;
+    }
+    case TEST_NOT_NUMBER_IN:
+        if (PyBool_Check(value)) {
+            return 1;
+        }
+        /* fall through */
+    case TEST_NOT_IN: {
+        int found = PySet_Contains(test->operand, value);
+        return found < 0 ? -1 : !found;
+    }
+    case TEST_RANGE: {
+        if (!PyLong_CheckExact(value) && !PyFloat_CheckExact(value)) {
+            return 0;
+        }
+        int above_low = PyObject_RichCompareBool(PyTuple_GET_ITEM(test->operand, 0), value,
+                                                 test->low_inclusive ? Py_LE : Py_LT);
+        if (above_low <= 0) {
+            return above_low;
+        }
+        return PyObject_RichCompareBool(value, PyTuple_GET_ITEM(test->operand, 2),
+                                        test->high_inclusive ? Py_LE : Py_LT);
+    }
+    }
+    PyErr_Format(PyExc_SystemError, "unknown test kind %d", test->kind);
+    return -1;
+}
+
+/* What any present scalar does: exists-true steps, then predicates. */
+static int
+present(const Edge *edge, PyObject *value, Walk *w, int depth)
+{
+    if (edge->present != NULL) {
+        int status = visit_all(edge->present, w, depth);
+        if (status != GO_ON) {
+            return status;
+        }
+    }
+    for (Py_ssize_t i = 0; i < edge->n_tests; i++) {
+        const Test *test = &edge->tests[i];
+        int truth = passes(test, value);
+        if (truth < 0) {
+            return FAILED;
+        }
+        if (truth) {
+            int status = visit_all(test->steps, w, depth);
+            if (status != GO_ON) {
+                return status;
+            }
+        }
+    }
+    return GO_ON;
+}
+
+static int
+strings(const Edge *edge, PyObject *value, Walk *w, int depth)
+{
+    int status;
+    if (edge->exact != NULL && (status = lookup(edge->exact, value, w, depth)) != GO_ON) {
+        return status;
+    }
+    if (edge->prefix.count && (status = sliced(&edge->prefix, value, 0, w, depth)) != GO_ON) {
+        return status;
+    }
+    if (edge->suffix.count && (status = sliced(&edge->suffix, value, 1, w, depth)) != GO_ON) {
+        return status;
+    }
+    if (edge->ic != NULL || edge->prefix_ic.count || edge->suffix_ic.count) {
+        PyObject *lowered = PyObject_CallMethodNoArgs(value, str_lower);
+        if (lowered == NULL) {
+            return FAILED;
+        }
+        status = GO_ON;
+        if (edge->ic != NULL) {
+            status = lookup(edge->ic, lowered, w, depth);
+        }
+        if (status == GO_ON && edge->prefix_ic.count) {
+            status = sliced(&edge->prefix_ic, lowered, 0, w, depth);
+        }
+        if (status == GO_ON && edge->suffix_ic.count) {
+            status = sliced(&edge->suffix_ic, lowered, 1, w, depth);
+        }
+        Py_DECREF(lowered);
+        if (status != GO_ON) {
+            return status;
+        }
+    }
+    return present(edge, value, w, depth);
+}
+
+static int
+numbers(const Edge *edge, PyObject *value, Walk *w, int depth)
+{
+    int status;
+    if (edge->exact != NULL && (status = lookup(edge->exact, value, w, depth)) != GO_ON) {
+        return status;
+    }
+    if (edge->equal != NULL && (status = lookup(edge->equal, value, w, depth)) != GO_ON) {
+        return status;
+    }
+    for (int which = 0; which < 4; which++) {
+        if ((status = thresholds(edge->bounds[which], which, value, w, depth)) != GO_ON) {
+            return status;
+        }
+    }
+    return present(edge, value, w, depth);
+}
+
+static int
+is_scalar(PyObject *value)
+{
+    return PyUnicode_CheckExact(value) || PyLong_CheckExact(value) || PyFloat_CheckExact(value) ||
+           PyBool_Check(value) || value == Py_None;
+}
+
+/* The value at the edge's path, read once per walk: MISSING_VALUE when it is missing (a
+   scalar, null or missing on the way counts as missing), else a reference the walk owns;
+   NULL with *status HAND_OVER when an array or an unusual type is crossed, or FAILED. The
+   values of the path's prefixes (data, data.customer, ...) are cached too. */
+static PyObject *
+read_path(Walk *w, const Edge *edge, int *status)
+{
+    Py_ssize_t n = PyTuple_GET_SIZE(edge->path);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (edge->ids[i] >= w->n_paths) {
+            PyErr_SetString(PyExc_ValueError, "a path id is out of range");
+            *status = FAILED;
+            return NULL;
+        }
+    }
+    Py_ssize_t at = n - 1; /* the longest prefix read already */
+    while (at >= 0 && w->values[edge->ids[at]] == NULL) {
+        at--;
+    }
+    PyObject *value = at < 0 ? w->event : w->values[edge->ids[at]];
+    for (Py_ssize_t i = at + 1; i < n; i++) {
+        if (value != MISSING_VALUE) {
+            if (!PyDict_CheckExact(value)) {
+                if (!is_scalar(value)) {
+                    *status = HAND_OVER;
+                    return NULL;
+                }
+                value = MISSING_VALUE;
+            }
+            else {
+                value = PyDict_GetItemWithError(value, PyTuple_GET_ITEM(edge->path, i));
+                if (value == NULL) {
+                    if (PyErr_Occurred()) {
+                        *status = FAILED;
+                        return NULL;
+                    }
+                    value = MISSING_VALUE;
+                }
+                else {
+                    Py_INCREF(value);
+                }
+            }
+        }
+        w->values[edge->ids[i]] = value;
+    }
+    return value;
+}
+
+static int
+step(const Edge *edge, Walk *w, int depth)
+{
+    int status = GO_ON;
+    PyObject *value = read_path(w, edge, &status);
+    if (value == NULL) {
+        return status;
+    }
+    if (value == MISSING_VALUE || PyDict_CheckExact(value)) {
+        return edge->absent == NULL ? GO_ON : visit_all(edge->absent, w, depth);
+    }
+    if (PyUnicode_CheckExact(value)) {
+        return strings(edge, value, w, depth);
+    }
+    if (PyLong_CheckExact(value) || PyFloat_CheckExact(value)) {
+        return numbers(edge, value, w, depth);
+    }
+    PyObject *table;
+    if (PyBool_Check(value)) {
+        table = edge->bools;
+    }
+    else if (value == Py_None) {
+        table = edge->exact;
+    }
+    else {
+        return HAND_OVER;
+    }
+    if (table != NULL && (status = lookup(table, value, w, depth)) != GO_ON) {
+        return status;
+    }
+    return present(edge, value, w, depth);
+}
+
+static int
+visit(NodeObject *node, Walk *w, int depth)
+{
+    if (depth > MAX_DEPTH) {
+        return HAND_OVER;
+    }
+    PyObject *rules = node->rules;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(rules); i++) {
+        if (PyList_Append(w->found, PyTuple_GET_ITEM(rules, i)) < 0) {
+            return FAILED;
+        }
+    }
+    for (Py_ssize_t i = 0; i < node->n_edges; i++) {
+        int status = step(&node->edges[i], w, depth + 1);
+        if (status != GO_ON) {
+            return status;
+        }
+    }
+    return GO_ON;
+}
+
+typedef struct {
+    long long order;
+    PyObject *entry; /* borrowed from the list of entries found */
+} Found;
+
+static int
+by_order(const void *a, const void *b)
+{
+    long long x = ((const Found *)a)->order, y = ((const Found *)b)->order;
+    return (x > y) - (x < y);
+}
+
+/* The keys of the (order, key) entries in found (not empty), each entry once, by order. */
+static PyObject *
+keys_in_order(PyObject *found)
+{
+    Py_ssize_t n = PyList_GET_SIZE(found);
+    if (n == 1) {
+        PyObject *keys = PyList_New(1);
+        if (keys != NULL) {
+            PyList_SET_ITEM(keys, 0, Py_NewRef(PyTuple_GET_ITEM(PyList_GET_ITEM(found, 0), 1)));
+        }
+        return keys;
+    }
+    Found *sorted = PyMem_New(Found, n);
+    if (sorted == NULL) {
+        return PyErr_NoMemory();
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *entry = PyList_GET_ITEM(found, i);
+        sorted[i].entry = entry;
+        sorted[i].order = PyLong_AsLongLong(PyTuple_GET_ITEM(entry, 0));
+        if (sorted[i].order == -1 && PyErr_Occurred()) {
+            PyMem_Free(sorted);
+            return NULL;
+        }
+    }
+    qsort(sorted, (size_t)n, sizeof(Found), by_order);
+    PyObject *keys = PyList_New(0);
+    for (Py_ssize_t i = 0; keys != NULL && i < n; i++) {
+        if (i > 0 && sorted[i].entry == sorted[i - 1].entry) {
+            continue; /* one rule reached through two clauses */
+        }
+        if (PyList_Append(keys, PyTuple_GET_ITEM(sorted[i].entry, 1)) < 0) {
+            Py_CLEAR(keys);
+        }
+    }
+    PyMem_Free(sorted);
+    return keys;
+}
+
+static PyObject *
+speedups_match(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_Format(PyExc_TypeError, "match() takes 3 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    PyObject *root = args[0], *event = args[1];
+    Py_ssize_t n_paths = PyLong_CheckExact(args[2]) ? PyLong_AsSsize_t(args[2]) : -1;
+    if (!IS_NODE(root) || !PyDict_CheckExact(event) || n_paths < 0) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_TypeError, "match(root: Node, event: dict, n_paths: int >= 0)");
+        }
+        return NULL;
+    }
+    PyObject *on_stack[STACK_PATHS] = {NULL};
+    Walk w = {event, PyList_New(0), n_paths, on_stack};
+    if (w.found == NULL) {
+        return NULL;
+    }
+    if (n_paths > STACK_PATHS) {
+        w.values = PyMem_Calloc((size_t)n_paths, sizeof(PyObject *));
+        if (w.values == NULL) {
+            Py_DECREF(w.found);
+            return PyErr_NoMemory();
+        }
+    }
+    /* The event and the snapshot stay alive for the whole walk, whatever a predicate does. */
+    Py_INCREF(event);
+    Py_INCREF(root);
+    int status = visit((NodeObject *)root, &w, 0);
+    Py_DECREF(root);
+    for (Py_ssize_t i = 0; i < n_paths; i++) {
+        if (w.values[i] != NULL && w.values[i] != MISSING_VALUE) {
+            Py_DECREF(w.values[i]);
+        }
+    }
+    if (w.values != on_stack) {
+        PyMem_Free(w.values);
+    }
+    Py_DECREF(event);
+    PyObject *result;
+    if (status == FAILED) {
+        result = NULL;
+    }
+    else if (status == HAND_OVER) {
+        result = Py_NewRef(Py_None);
+    }
+    else if (PyList_GET_SIZE(w.found) == 0) {
+        return w.found; /* an empty list: the common answer */
+    }
+    else {
+        result = keys_in_order(w.found);
+    }
+    Py_DECREF(w.found);
+    return result;
+}
+
+static PyMethodDef speedups_methods[] = {
+    {"match", (PyCFunction)(void (*)(void))speedups_match, METH_FASTCALL,
+     PyDoc_STR("match(root, event, n_paths) -> list | None\n\nThe keys of the rules the event "
+               "reaches, in rule order, each once; None when the trie walker must decide.")},
+    {NULL, NULL, 0, NULL},
+};
+
+static int
+speedups_exec(PyObject *module)
+{
+    if (PyType_Ready(&NodeType) < 0) {
+        return -1;
+    }
+    if (PyModule_AddObjectRef(module, "Node", (PyObject *)&NodeType) < 0) {
+        return -1;
+    }
+    if (PyModule_AddIntConstant(module, "EDGE_SIZE", EDGE_SIZE) < 0 ||
+        PyModule_AddIntConstant(module, "TEST_KINDS", TEST_KINDS) < 0) {
+        return -1;
+    }
+    if (str_lower == NULL) {
+        str_lower = PyUnicode_InternFromString("lower");
+        if (str_lower == NULL) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static PyModuleDef_Slot speedups_slots[] = {
+    {Py_mod_exec, speedups_exec},
+    {0, NULL},
+};
+
+static struct PyModuleDef speedups_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "eventbridge_sdk.patterns._speedups",
+    .m_doc = PyDoc_STR("Native matcher for the RuleIndex trie; see _native.py."),
+    .m_size = 0,
+    .m_methods = speedups_methods,
+    .m_slots = speedups_slots,
+};
+
+PyMODINIT_FUNC
+PyInit__speedups(void)
+{
+    return PyModuleDef_Init(&speedups_module);
+}

@@ -1,0 +1,214 @@
+"""The native matcher: built where required, switchable, strict about its input, leak-free.
+
+Its answers are checked against the other engines by the property tests of
+test_generated_matcher.py and, through RuleIndex.match, by every other pattern test.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from eventbridge_sdk.patterns import RuleIndex, _native, compile_pattern
+
+REQUIRED = os.environ.get("EVENTBRIDGE_REQUIRE_NATIVE") == "1"
+
+native_only = pytest.mark.skipif(
+    not _native.AVAILABLE,
+    reason="the native pattern matcher (eventbridge_sdk.patterns._speedups) is not built here",
+)
+
+
+def test_native_matcher_is_built_where_required() -> None:
+    if not REQUIRED:
+        pytest.skip("EVENTBRIDGE_REQUIRE_NATIVE is not set: the pure-Python engine is allowed")
+    assert _native.AVAILABLE, "EVENTBRIDGE_REQUIRE_NATIVE=1 but the C extension did not import"
+
+
+def test_indexes_use_the_native_matcher_by_default_where_built() -> None:
+    assert RuleIndex()._native is _native.ENABLED
+    assert RuleIndex(native=False)._native is False
+
+
+def test_asking_for_the_native_matcher_where_it_is_not_built_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_native, "AVAILABLE", False)
+
+    with pytest.raises(ValueError, match=r"native matcher .* is not built"):
+        RuleIndex(native=True)
+
+
+@native_only
+@pytest.mark.parametrize(("value", "enabled"), [("0", False), ("1", True), (None, True)])
+def test_the_environment_switches_the_native_matcher_off(value: str | None, enabled: bool) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "EVENTBRIDGE_NATIVE_PATTERNS"}
+    if value is not None:
+        env["EVENTBRIDGE_NATIVE_PATTERNS"] = value
+    code = (
+        "from eventbridge_sdk.patterns import RuleIndex, _native, compile_pattern\n"
+        "idx = RuleIndex()\n"
+        "idx.add('r', compile_pattern({'type': ['a']}))\n"
+        "print(_native.ENABLED, idx._native, idx.match({'type': 'a'}))\n"
+    )
+
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout
+
+    assert out.split() == [str(enabled), str(enabled), "['r']"]
+
+
+@native_only
+def test_both_engines_give_the_same_answers_on_a_bus_shaped_rule_set() -> None:
+    rules: dict[str, Any] = {
+        "orders": {"type": [{"prefix": "order."}], "source": ["shop"]},
+        "big": {"data": {"total": [{"numeric": [">=", 100, "<", 1000]}]}},
+        "vip": {"data": {"customer": {"tier": [{"anything-but": ["basic", "silver"]}]}}},
+        "eu": {"data": {"customer": {"country": ["DE", "FR"]}}, "type": ["order.paid"]},
+        "odd": {"data": {"total": [{"anything-but": [1, 2.5]}]}},
+        "ip": {"data": {"ip": [{"cidr": "10.0.0.0/8"}]}},
+        "any": {"$or": [{"type": [{"wildcard": "*.failed"}]}, {"source": [{"suffix": "-test"}]}]},
+        "ic": {"source": [{"equals-ignore-case": "SHOP"}], "data": {"flag": [True]}},
+        "none": {"data": {"note": [None]}, "type": [{"exists": True}]},
+    }
+    engines: list[RuleIndex[str]] = [RuleIndex(native=False), RuleIndex(native=True)]
+    for idx in engines:
+        for key, pattern in rules.items():
+            idx.add(key, compile_pattern(pattern))
+    events: list[dict[str, Any]] = [
+        {"type": "order.paid", "source": "shop", "data": {"total": 250, "flag": True}},
+        {"type": "order.failed", "source": "SHOP", "data": {"total": 2.5, "flag": True}},
+        {"type": "x", "source": "a-test", "data": {"customer": {"tier": "gold"}, "note": None}},
+        {"type": "order.paid", "data": {"customer": {"country": "FR", "tier": "basic"}}},
+        {"type": "y", "data": {"ip": "10.1.2.3", "total": True}},
+        {"type": "y", "data": {"ip": "11.1.2.3", "total": 1000.0}},
+        {"type": "y", "data": "not an object"},
+        {"type": "order.paid", "source": "shop", "data": {"total": [5, 150]}},  # walker
+    ]
+
+    for event in events:
+        expected = [key for key, p in rules.items() if compile_pattern(p).matches(event)]
+        assert [idx.match(event) for idx in engines] == [expected, expected], event
+
+
+@native_only
+def test_many_paths_are_cached_past_the_stack() -> None:
+    idx: RuleIndex[int] = RuleIndex(native=True)
+    for i in range(80):  # more paths than the C stack cache holds
+        idx.add(i, compile_pattern({"data": {f"f{i}": [i], "g": {f"h{i}": [{"exists": False}]}}}))
+    event = {"data": {f"f{i}": i for i in range(0, 80, 3)}}
+
+    assert idx.match(event) == list(range(0, 80, 3))
+
+
+@native_only
+def test_matching_keeps_no_references_to_the_event_or_the_keys() -> None:
+    key = ("rule", "key")
+    idx: RuleIndex[tuple[str, str]] = RuleIndex(native=True)
+    idx.add(key, compile_pattern({"data": {"a": [{"prefix": "x"}], "b": [{"numeric": [">", 1]}]}}))
+    idx.add(("other",), compile_pattern({"data": {"a": [{"anything-but": "y"}]}}))
+    value = "".join(["x", "yz"])  # not interned: its count is the event's alone
+    event = {"data": {"a": value, "b": 5}}
+    idx.match(event)  # builds the snapshot
+    before = sys.getrefcount(event), sys.getrefcount(value), sys.getrefcount(key)
+
+    for _ in range(1000):
+        assert idx.match(event) == [key, ("other",)]
+        assert idx.match({"data": [event]}) == []  # handed over to the walker
+
+    assert (sys.getrefcount(event), sys.getrefcount(value), sys.getrefcount(key)) == before
+
+
+@native_only
+def test_exceptions_from_predicates_propagate() -> None:
+    class Boom(Exception):
+        pass
+
+    def explode(value: Any) -> bool:
+        raise Boom(value)
+
+    _speedups = pytest.importorskip("eventbridge_sdk.patterns._speedups")
+    leaf = _speedups.Node(((0, "hit"),), ())
+    tests = ((0, explode, (leaf,)),)
+    edge = (("a",), (0,), *([None] * 12), tests, None, None)
+    root = _speedups.Node((), (edge,))
+
+    assert _speedups.match(root, {"b": 1}, 1) == []
+    with pytest.raises(Boom, match="1"):
+        _speedups.match(root, {"a": 1}, 1)
+
+
+def _edge(**slots: Any) -> tuple[Any, ...]:
+    names = [
+        "path",
+        "ids",
+        "exact",
+        "bools",
+        "prefix",
+        "suffix",
+        "ic",
+        "prefix_ic",
+        "suffix_ic",
+        "equal",
+        "below",
+        "below_eq",
+        "above",
+        "above_eq",
+        "tests",
+        "present",
+        "absent",
+    ]
+    values: dict[str, Any] = {"path": ("a",), "ids": (0,)} | slots
+    return tuple(values.get(name) for name in names)
+
+
+@native_only
+@pytest.mark.parametrize(
+    ("rules", "edges", "message"),
+    [
+        ((("x", 1),), (), "rules must be a tuple of"),
+        ((), ("not an edge",), "an edge must be a tuple of 17 items"),
+        ((), (_edge(path=()),), "non-empty path"),
+        ((), (_edge(ids=(0, 1)),), "one path id per key"),
+        ((), (_edge(ids=(-1,)),), "path id must be an int"),
+        ((), (_edge(path=(1,)),), "tuple of str"),
+        ((), (_edge(exact=[]),), "exact must be a dict"),
+        ((), (_edge(exact={"x": ("no node",)}),), "exact must be a tuple of Node"),
+        ((), (_edge(exact={"x": None}),), "exact must map to tuples of Node"),
+        ((), (_edge(prefix=((2, {"abc": ()}),)),), "not a str of its table's length"),
+        ((), (_edge(prefix=((-1, {}),)),), "must not be negative"),
+        ((), (_edge(suffix=(("2", {}),)),), "tuple of \\(length, dict\\)"),
+        ((), (_edge(below=((1, 2), ())),), "bounds, nodes\\) of equal length"),
+        ((), (_edge(tests=((9, None, ()),)),), "test of kind 9 has a malformed operand"),
+        ((), (_edge(tests=((1, {"x"}, ()),)),), "test of kind 1 has a malformed operand"),
+        ((), (_edge(tests=((3, (1, 1, 2, True), ()),)),), "kind 3 has a malformed"),
+        ((), (_edge(present=("x",)),), "present must be a tuple of Node"),
+    ],
+)
+def test_malformed_snapshots_are_refused_with_a_clear_error(
+    rules: Any, edges: Any, message: str
+) -> None:
+    _speedups = pytest.importorskip("eventbridge_sdk.patterns._speedups")
+
+    with pytest.raises((TypeError, ValueError), match=message):
+        _speedups.Node(rules, edges)
+
+
+@native_only
+def test_match_checks_its_arguments() -> None:
+    _speedups = pytest.importorskip("eventbridge_sdk.patterns._speedups")
+    root = _speedups.Node((), (_edge(ids=(3,)),))
+
+    with pytest.raises(TypeError, match="match\\(root: Node, event: dict"):
+        _speedups.match("root", {}, 1)
+    with pytest.raises(TypeError, match="match\\(root: Node, event: dict"):
+        _speedups.match(root, [], 1)
+    with pytest.raises(TypeError, match="takes 3 arguments"):
+        _speedups.match(root, {})
+    with pytest.raises(ValueError, match="path id is out of range"):
+        _speedups.match(root, {"a": 1}, 2)
