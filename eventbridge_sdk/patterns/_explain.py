@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from eventbridge_sdk.patterns._matcher import MISSING, flatten, leaf_values, scalar_test
+from eventbridge_sdk.patterns._matcher import MISSING, flatten, leaf_values, plain, scalar_test
 from eventbridge_sdk.patterns._parse import Leaf, ObjectNode
 
 __all__ = ["Explanation", "explain"]
@@ -133,10 +133,10 @@ def _leaf(leaf: Leaf, value: Any, root: Any, where: str) -> Outcome:
         scalars = []
         shown = "the value is an object (patterns match only strings, numbers, booleans, null)"
     elif isinstance(value, list | tuple):
-        scalars = [v for v in flatten(value, []) if not isinstance(v, Mapping)]
+        scalars = [plain(v) for v in flatten(value, []) if not isinstance(v, Mapping)]
         shown = f"{_json(value)} holds no string, number, boolean or null"
     else:
-        scalars = [value]
+        scalars = [plain(value)]
         shown = ""
     if scalars:
         hits = [v for v in scalars if has_values and test(v)]

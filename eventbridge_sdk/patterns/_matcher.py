@@ -18,7 +18,7 @@ from typing import Any
 
 from eventbridge_sdk.patterns._parse import Leaf, ObjectNode, Path
 
-__all__ = ["MISSING", "NodeFn", "compile_node", "flatten", "leaf_values", "scalar_test"]
+__all__ = ["MISSING", "NodeFn", "compile_node", "flatten", "leaf_values", "plain", "scalar_test"]
 
 
 class _Missing:
@@ -43,6 +43,24 @@ def flatten(values: Any, out: list[Any]) -> list[Any]:
         else:
             out.append(item)
     return out
+
+
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def plain(value: Any) -> Any:
+    """A scalar of a subclass of ``str``, ``int`` or ``float`` (a ``str`` or ``int`` enum
+    member, say) as the plain JSON value it is written as; anything else unchanged. Events
+    decoded from JSON never hold such values, but hand-built ones may."""
+    if value.__class__ in _JSON_SCALARS:
+        return value
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, int):  # not a bool: bool cannot be subclassed
+        return int.__int__(value)
+    if isinstance(value, float):
+        return float.__float__(value)
+    return value
 
 
 def _is_object(value: Any) -> bool:
@@ -70,9 +88,9 @@ def leaf_values(root: Any, path: Path) -> tuple[list[Any], bool]:
     scalars: list[Any] = []
     for value in current:
         if value.__class__ is list or isinstance(value, list | tuple):
-            scalars.extend(item for item in flatten(value, []) if not _is_object(item))
+            scalars.extend(plain(item) for item in flatten(value, []) if not _is_object(item))
         elif not _is_object(value):
-            scalars.append(value)
+            scalars.append(plain(value))
     return scalars, crossed
 
 
@@ -120,11 +138,11 @@ def compile_leaf(leaf: Leaf) -> NodeFn:
         if cls is str or cls is int or cls is float or cls is bool or value is None:
             return want_present or (has_values and test(value))
         if cls is list or isinstance(value, list | tuple):
-            scalars = [v for v in flatten(value, []) if not _is_object(v)]
+            scalars = [plain(v) for v in flatten(value, []) if not _is_object(v)]
             if scalars:
                 return want_present or (has_values and any(test(v) for v in scalars))
         elif value is not MISSING and not _is_object(value):
-            return want_present or (has_values and test(value))
+            return want_present or (has_values and test(plain(value)))
         return want_absent and not leaf_values(root, path)[0]
 
     return match

@@ -3,9 +3,11 @@ and with Pattern.matches (the native one where the extension is built)."""
 
 from __future__ import annotations
 
+import enum
 from collections import UserDict
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pattern_strategies import patterns
@@ -236,3 +238,50 @@ def test_clauses_deeper_than_generated_calls_nest_use_the_walker() -> None:
     idx.remove(0)
     del live[0]
     assert check(idx, live, event) == [1]
+
+
+class Colour(enum.StrEnum):
+    RED = "red"
+
+
+class Level(enum.IntEnum):
+    ONE = 1
+
+
+class Ratio(float):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("value", "plain_value"),
+    [
+        (Colour.RED, "red"),
+        (Level.ONE, 1),
+        (Ratio(2.5), 2.5),
+        ([Colour.RED, "x"], ["red", "x"]),
+        ({"n": Level.ONE}, {"n": 1}),
+    ],
+)
+def test_enum_and_other_subclass_values_match_as_the_json_they_are(
+    value: Any, plain_value: Any
+) -> None:
+    patterns: list[Any] = [
+        {"v": ["red"]},
+        {"v": [{"prefix": "re"}]},
+        {"v": [{"equals-ignore-case": "RED"}]},
+        {"v": [{"anything-but": "blue"}]},
+        {"v": [{"wildcard": "r*d"}]},
+        {"v": [1]},
+        {"v": [{"numeric": [">", 2]}]},
+        {"v": [{"anything-but": [3]}]},
+        {"v": {"n": [1]}},
+        {"v": [{"exists": True}]},
+    ]
+    idx, live = _index(*patterns)
+
+    expected = [key for key, p in live.items() if p.matches({"v": plain_value})]
+    assert expected, "the plain value matches something"
+    assert idx.match({"v": value}) == expected
+    assert check(idx, live, {"v": value}) is None  # handed to the walker, which agrees
+    for key, p in live.items():
+        assert p.explain({"v": value}).matched is (key in expected)
