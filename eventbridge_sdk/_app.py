@@ -20,6 +20,7 @@ from ._errors import InvalidEventError, RuntimeStateError, UnknownBusError
 from ._event import Event, new_event_id
 from ._names import check_name
 from ._settings import Settings
+from .patterns import _native as native_patterns
 from .runtime.runner import DeliveryObserver
 from .runtime.worker import BusSpec, RuleSpec, TargetSpec, Worker
 from .stores.base import Store
@@ -201,11 +202,14 @@ class EventBridge:
         self._worker = worker
         read = [spec.name for spec in specs if spec.rules]
         logger.info(
-            "eventbridge: worker %s started on %s, group %r, reading %s",
+            "eventbridge: worker %s started on %s, group %r, reading %s; %s",
             self.settings.worker_name,
             getattr(store, "location", store.url),
             self.settings.group,
             ", ".join(repr(name) for name in read) or "no bus (no rule has a target)",
+            "event patterns matched natively"
+            if native_patterns.ENABLED
+            else "event patterns matched in Python (the native matcher is not built or is off)",
         )
 
     def _check_reply_buses(self) -> None:
