@@ -66,13 +66,18 @@ _FACTORIES: dict[str, Callable[..., NodeCall]] = {}
 
 
 class _Emitter:
-    """Collects the lines of one node function and the constants they name."""
+    """Collects the lines of one node function and the constants they name.
 
-    __slots__ = ("consts", "lines")
+    While ``dedupe`` is set (the edge being written can reach one node by two conditions of
+    its leaf), tables hold tuples of node functions and each is called once per edge.
+    """
+
+    __slots__ = ("consts", "dedupe", "lines")
 
     def __init__(self) -> None:
         self.lines: list[str] = []
         self.consts: list[Any] = []
+        self.dedupe = False
 
     def const(self, value: Any) -> str:
         self.consts.append(value)
@@ -81,14 +86,31 @@ class _Emitter:
     def line(self, indent: int, text: str) -> None:
         self.lines.append("    " * indent + text)
 
+    def steps(self, nodes: list[Node]) -> Any:
+        """What a table holds for ``nodes``: one function calling them all, or when deduping
+        the tuple of their functions."""
+        if self.dedupe:
+            return tuple(dict.fromkeys(node.fn for node in nodes))
+        return calls(nodes)
+
+    def run(self, indent: int, steps: str) -> None:
+        """Call ``steps`` (an expression for what :meth:`steps` made)."""
+        if not self.dedupe:
+            self.line(indent, f"{steps}(ev, out)")
+            return
+        self.line(indent, f"for g in {steps}:")
+        self.line(indent + 1, "if g not in seen:")
+        self.line(indent + 2, "seen.add(g)")
+        self.line(indent + 2, "g(ev, out)")
+
     def call_hit(self, indent: int, table: dict[Any, list[Node]], key: str) -> None:
-        name = self.const({k: calls(nodes) for k, nodes in table.items()})
+        name = self.const({k: self.steps(nodes) for k, nodes in table.items()})
         self.line(indent, f"f = {name}.get({key})")
         self.line(indent, "if f is not None:")
-        self.line(indent + 1, "f(ev, out)")
+        self.run(indent + 1, "f")
 
     def call_all(self, indent: int, nodes: list[Node]) -> None:
-        self.line(indent, f"{self.const(calls(nodes))}(ev, out)")
+        self.run(indent, self.const(self.steps(nodes)))
 
 
 def calls(nodes: list[Node]) -> NodeCall:
@@ -118,7 +140,10 @@ def build(node: Node, paths: list[Path]) -> NodeCall:
         else:
             em.line(2, f"out.extend({em.const(rules)})")
     for path_id, edges in node.edge_list:
+        em.dedupe = node.repeats(path_id)
         _read(em, paths[path_id])
+        if em.dedupe:
+            em.line(2, "seen = set()")
         _dispatch(em, edges)
     if not em.lines:
         em.line(2, "pass")
@@ -166,13 +191,17 @@ def _dispatch(em: _Emitter, edges: Edges) -> None:
     if edges.absent:
         em.call_all(3, edges.absent)
     _pad(em, mark)
-    em.line(2, "elif c is int or c is float:")
+    # v - v is 0.0 for a finite float; NaN and infinities (never in JSON) satisfy no numeric
+    # condition and take the next branch.
+    em.line(2, "elif c is int or (c is float and v - v == 0.0):")
     mark = len(em.lines)
     if any(key.__class__ is int or key.__class__ is float for key in exact):
         em.call_hit(3, exact, "v")
     if edges.numbers is not None:
         _numbers(em, edges)
     _present(em, edges, mark)
+    em.line(2, "elif c is float:")
+    _present(em, edges, len(em.lines))
     em.line(2, "elif c is bool:")
     mark = len(em.lines)
     if edges.exact_bool:
@@ -193,9 +222,9 @@ def _present(em: _Emitter, edges: Edges, mark: int) -> None:
         em.call_all(3, edges.present)
     predicates = edges.predicates
     if len(predicates) > _UNROLL:
-        em.line(3, f"for t, f in {em.const(tuple((t, n.fn) for t, n in predicates))}:")
+        em.line(3, f"for t, f in {em.const(tuple((t, em.steps([n])) for t, n in predicates))}:")
         em.line(4, "if t(v):")
-        em.line(5, "f(ev, out)")
+        em.run(5, "f")
     else:
         for test, node in predicates:
             em.line(3, f"if {em.const(test)}(v):")
@@ -228,14 +257,14 @@ def _slices(
     em.line(3, f"n = len({name})")
     if len(by_length) > _UNROLL:
         tables = tuple(
-            (length, {k: calls(nodes) for k, nodes in table.items()})
+            (length, {k: em.steps(nodes) for k, nodes in table.items()})
             for length, table in by_length.items()
         )
         em.line(3, f"for m, t in {em.const(tables)}:")
         em.line(4, "if n >= m:")
         em.line(5, f"f = t.get({name}[:m])" if prefix else f"f = t.get({name}[n - m:])")
         em.line(5, "if f is not None:")
-        em.line(6, "f(ev, out)")
+        em.run(6, "f")
         return
     for length, table in by_length.items():
         size = em.const(length)
@@ -256,6 +285,6 @@ def _numbers(em: _Emitter, edges: Edges) -> None:
             below = sides is numbers.lower
             find = "bisect_right" if inclusive == below else "bisect_left"
             cut = f"{find}({em.const(tuple(keys))}, v)"
-            fns = em.const(tuple(node.fn for node in nodes))
+            fns = em.const(tuple(em.steps([node]) for node in nodes))
             em.line(3, f"for f in {fns}[{ends[0]}{cut}{ends[1]}]:")
-            em.line(4, "f(ev, out)")
+            em.run(4, "f")

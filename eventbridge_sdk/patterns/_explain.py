@@ -12,8 +12,9 @@ from typing import Any
 
 import orjson
 
-from eventbridge_sdk.patterns._matcher import MISSING, flatten, leaf_values, plain, scalar_test
+from eventbridge_sdk.patterns._matcher import MISSING, flatten, leaf_values, scalar_test
 from eventbridge_sdk.patterns._parse import Leaf, ObjectNode
+from eventbridge_sdk.patterns._text import plain
 
 __all__ = ["Explanation", "explain"]
 

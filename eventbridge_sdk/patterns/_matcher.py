@@ -17,8 +17,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from eventbridge_sdk.patterns._parse import Leaf, ObjectNode, Path
+from eventbridge_sdk.patterns._text import plain
 
-__all__ = ["MISSING", "NodeFn", "compile_node", "flatten", "leaf_values", "plain", "scalar_test"]
+__all__ = ["MISSING", "NodeFn", "compile_node", "flatten", "leaf_values", "scalar_test"]
 
 
 class _Missing:
@@ -43,24 +44,6 @@ def flatten(values: Any, out: list[Any]) -> list[Any]:
         else:
             out.append(item)
     return out
-
-
-_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
-
-
-def plain(value: Any) -> Any:
-    """A scalar of a subclass of ``str``, ``int`` or ``float`` (a ``str`` or ``int`` enum
-    member, say) as the plain JSON value it is written as; anything else unchanged. Events
-    decoded from JSON never hold such values, but hand-built ones may."""
-    if value.__class__ in _JSON_SCALARS:
-        return value
-    if isinstance(value, str):
-        return str.__str__(value)
-    if isinstance(value, int):  # not a bool: bool cannot be subclassed
-        return int.__int__(value)
-    if isinstance(value, float):
-        return float.__float__(value)
-    return value
 
 
 def _is_object(value: Any) -> bool:

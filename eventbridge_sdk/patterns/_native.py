@@ -10,8 +10,10 @@ rules found in rule order, each once; it returns None exactly where the generate
 matches that event with the trie walker. Anything-but value sets and two-sided numeric ranges
 are evaluated in C; the other predicates (wildcard, cidr, anything-but forms) are called.
 
-Without the extension, or with ``EVENTBRIDGE_NATIVE_PATTERNS=0`` in the environment, indexes
-use the generated Python code; both give the same answers.
+Without the extension, or with ``EVENTBRIDGE_NATIVE_PATTERNS=0`` (or ``false``, ``no``,
+``off``) in the environment, indexes use the generated Python code; both give the same
+answers. An edge whose leaves can reach one node by two conditions (``[{"prefix": "a"},
+{"prefix": "ab"}]``) visits each node once per step in both engines.
 """
 
 from __future__ import annotations
@@ -33,7 +35,9 @@ except ImportError:  # built without a C compiler: the generated Python code is 
 #: Whether the extension was built and imports.
 AVAILABLE: bool = _speedups is not None
 #: Whether new indexes use it: available and not switched off by the environment.
-ENABLED: bool = AVAILABLE and os.environ.get("EVENTBRIDGE_NATIVE_PATTERNS", "1") != "0"
+ENABLED: bool = AVAILABLE and os.environ.get(
+    "EVENTBRIDGE_NATIVE_PATTERNS", ""
+).strip().lower() not in ("0", "false", "no", "off")
 
 
 def _not_built(root: Any, event: dict[str, Any], n_paths: int) -> list[Any] | None:
@@ -59,7 +63,9 @@ def build(node: Node, paths: list[Path], path_id: Callable[[Path], int]) -> Any:
     for child in node.children.values():
         build(child, paths, path_id)
     rules = tuple(dict.fromkeys(clause.rule.entry for clause in node.terminals))
-    edges = tuple(_edge(paths[at], edges, path_id) for at, edges in node.edge_list)
+    edges = tuple(
+        _edge(paths[at], edges, path_id, dedupe=node.repeats(at)) for at, edges in node.edge_list
+    )
     node.native = _speedups.Node(rules, edges)
     return node.native
 
@@ -98,7 +104,9 @@ def _test(condition: Any, test: Callable[[Any], bool]) -> tuple[int, Any]:
     return _CALL, test
 
 
-def _edge(path: Path, edges: Edges, path_id: Callable[[Path], int]) -> tuple[Any, ...]:
+def _edge(
+    path: Path, edges: Edges, path_id: Callable[[Path], int], *, dedupe: bool
+) -> tuple[Any, ...]:
     """One edge as the extension reads it (the order of ``EDGE_*`` in ``_speedups.c``)."""
     numbers = edges.numbers
     tests = tuple(
@@ -123,4 +131,5 @@ def _edge(path: Path, edges: Edges, path_id: Callable[[Path], int]) -> tuple[Any
         tests or None,
         _steps(edges.present) or None,
         _steps(edges.absent) or None,
+        dedupe,
     )

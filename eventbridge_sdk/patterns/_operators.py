@@ -17,6 +17,7 @@ from eventbridge_sdk.patterns._text import (
     ip_value,
     is_number,
     json_type,
+    plain,
     require_string,
     wildcard_matcher,
 )
@@ -59,6 +60,7 @@ class Condition:
 
 def parse_match_value(value: Any, path: str) -> Condition:
     """Parse one entry of a leaf's value array (``path`` is where it sits in the pattern)."""
+    value = plain(value)  # an enum member is the JSON value it stands for
     if value is None or isinstance(value, bool | str) or is_number(value):
         return _exact(value)
     if isinstance(value, float):
@@ -141,9 +143,10 @@ def _equals_ignore_case(operand: Any, path: str) -> Condition:
 
 
 def _wildcard(operand: Any, path: str) -> Condition:
-    matcher = wildcard_matcher(require_string(operand, path, "the wildcard value"), path)
+    text = require_string(operand, path, "the wildcard value")
+    matcher = wildcard_matcher(text, path)
     return Condition(
-        "wildcard", operand, {"wildcard": operand}, lambda v: isinstance(v, str) and matcher(v)
+        "wildcard", text, {"wildcard": operand}, lambda v: isinstance(v, str) and matcher(v)
     )
 
 
@@ -154,6 +157,7 @@ def _exists(operand: Any, path: str) -> Condition:
 
 
 def _number(operand: Any, path: str) -> float | int:
+    operand = plain(operand)
     if not is_number(operand):
         raise InvalidPatternError(
             f"a numeric bound must be a finite number, not {json_type(operand)}", path
@@ -251,6 +255,7 @@ def _cidr(operand: Any, path: str) -> Condition:
 
 def _anything_but(operand: Any, path: str) -> Condition:
     source = {"anything-but": operand}
+    operand = plain(operand)
     if isinstance(operand, str) or is_number(operand):
         operand = [operand]
     if isinstance(operand, list | tuple):
@@ -272,6 +277,7 @@ def _anything_but(operand: Any, path: str) -> Condition:
 
 
 def _anything_but_values(values: list[Any], path: str, source: Any) -> Condition:
+    values = [plain(value) for value in values]
     if not values:
         raise InvalidPatternError("anything-but needs at least one value", path)
     if all(isinstance(v, str) for v in values):

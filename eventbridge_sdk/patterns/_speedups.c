@@ -17,6 +17,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
 
 /* The layout of one edge: a tuple of EDGE_SIZE items, None where a table is empty. */
 enum {
@@ -38,6 +39,7 @@ enum {
     EDGE_TESTS,     /* tuple of (kind, operand, tuple of Node): predicates on present scalars */
     EDGE_PRESENT,   /* tuple of Node: reached by any present scalar */
     EDGE_ABSENT,    /* tuple of Node: reached by a missing value or an object */
+    EDGE_DEDUPE,    /* bool: a value may reach one node by two conditions; visit it once */
     EDGE_SIZE
 };
 
@@ -85,6 +87,7 @@ typedef struct {
     Py_ssize_t n_tests;
     Test *tests;
     PyObject *present, *absent; /* tuple of Node or NULL */
+    int dedupe;
 } Edge;
 
 typedef struct {
@@ -331,6 +334,12 @@ parse_edge(PyObject *spec, Edge *edge)
         parse_steps(PyTuple_GET_ITEM(spec, EDGE_ABSENT), "absent", &edge->absent) < 0) {
         return -1;
     }
+    PyObject *dedupe = PyTuple_GET_ITEM(spec, EDGE_DEDUPE);
+    if (!PyBool_Check(dedupe)) {
+        PyErr_SetString(PyExc_TypeError, "an edge's dedupe flag must be a bool");
+        return -1;
+    }
+    edge->dedupe = dedupe == Py_True;
     PyObject *tests = PyTuple_GET_ITEM(spec, EDGE_TESTS);
     if (tests != Py_None) {
         if (!PyTuple_CheckExact(tests)) {
@@ -464,6 +473,7 @@ typedef struct {
     PyObject *found;
     Py_ssize_t n_paths;
     PyObject **values; /* NULL: not read yet; MISSING_VALUE: missing; else a new reference */
+    PyObject *seen;    /* the nodes the current step reached, when it dedupes; else NULL */
 } Walk;
 
 /* The value of a path that is missing (or runs through a scalar or null); never exposed. */
@@ -471,6 +481,22 @@ static PyObject missing_value;
 #define MISSING_VALUE (&missing_value)
 
 static int visit(NodeObject *node, Walk *w, int depth);
+
+/* Visit a node the current step reached, once per step when the step dedupes. */
+static int
+reach(PyObject *node, Walk *w, int depth)
+{
+    if (w->seen != NULL) {
+        int seen = PySet_Contains(w->seen, node);
+        if (seen != 0) {
+            return seen < 0 ? FAILED : GO_ON;
+        }
+        if (PySet_Add(w->seen, node) < 0) {
+            return FAILED;
+        }
+    }
+    return visit((NodeObject *)node, w, depth);
+}
 
 static int
 visit_all(PyObject *steps, Walk *w, int depth)
@@ -485,7 +511,7 @@ visit_all(PyObject *steps, Walk *w, int depth)
             PyErr_SetString(PyExc_TypeError, "a RuleIndex table holds something other than a Node");
             return FAILED;
         }
-        int status = visit((NodeObject *)node, w, depth);
+        int status = reach(node, w, depth);
         if (status != GO_ON) {
             return status;
         }
@@ -591,7 +617,7 @@ thresholds(PyObject *const *bounds, int which, PyObject *value, Walk *w, int dep
     Py_ssize_t start = which < 2 ? 0 : cut;
     Py_ssize_t stop = which < 2 ? cut : PyTuple_GET_SIZE(nodes);
     for (Py_ssize_t i = start; i < stop; i++) {
-        int status = visit((NodeObject *)PyTuple_GET_ITEM(nodes, i), w, depth);
+        int status = reach(PyTuple_GET_ITEM(nodes, i), w, depth);
         if (status != GO_ON) {
             return status;
         }
@@ -708,6 +734,10 @@ numbers(const Edge *edge, PyObject *value, Walk *w, int depth)
     if (edge->exact != NULL && (status = lookup(edge->exact, value, w, depth)) != GO_ON) {
         return status;
     }
+    if (PyFloat_CheckExact(value) && !isfinite(PyFloat_AS_DOUBLE(value))) {
+        /* NaN and infinities (never in JSON) satisfy no numeric condition */
+        return present(edge, value, w, depth);
+    }
     if (edge->equal != NULL && (status = lookup(edge->equal, value, w, depth)) != GO_ON) {
         return status;
     }
@@ -775,7 +805,7 @@ read_path(Walk *w, const Edge *edge, int *status)
 }
 
 static int
-step(const Edge *edge, Walk *w, int depth)
+step_value(const Edge *edge, Walk *w, int depth)
 {
     int status = GO_ON;
     PyObject *value = read_path(w, edge, &status);
@@ -805,6 +835,21 @@ step(const Edge *edge, Walk *w, int depth)
         return status;
     }
     return present(edge, value, w, depth);
+}
+
+static int
+step(const Edge *edge, Walk *w, int depth)
+{
+    PyObject *outer = w->seen;
+    w->seen = NULL;
+    if (edge->dedupe && (w->seen = PySet_New(NULL)) == NULL) {
+        w->seen = outer;
+        return FAILED;
+    }
+    int status = step_value(edge, w, depth);
+    Py_XDECREF(w->seen);
+    w->seen = outer;
+    return status;
 }
 
 static int
@@ -895,7 +940,7 @@ speedups_match(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     PyObject *on_stack[STACK_PATHS] = {NULL};
-    Walk w = {event, PyList_New(0), n_paths, on_stack};
+    Walk w = {event, PyList_New(0), n_paths, on_stack, NULL};
     if (w.found == NULL) {
         return NULL;
     }

@@ -11,7 +11,15 @@ from typing import Any
 
 from eventbridge_sdk._errors import InvalidPatternError
 
-__all__ = ["at", "ip_value", "is_number", "json_type", "require_string", "wildcard_matcher"]
+__all__ = [
+    "at",
+    "ip_value",
+    "is_number",
+    "json_type",
+    "plain",
+    "require_string",
+    "wildcard_matcher",
+]
 
 Predicate = Callable[[Any], bool]
 
@@ -46,9 +54,28 @@ def json_type(value: object) -> str:
 
 
 def require_string(operand: Any, path: str, what: str) -> str:
+    """``operand`` as a plain ``str`` (a ``str`` enum member becomes its value)."""
     if not isinstance(operand, str):
         raise InvalidPatternError(f"{what} must be a string, not {json_type(operand)}", path)
-    return operand
+    return plain(operand)  # type: ignore[no-any-return]
+
+
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def plain(value: Any) -> Any:
+    """A scalar of a subclass of ``str``, ``int`` or ``float`` (a ``str`` or ``int`` enum
+    member, say) as the plain JSON value it is written as; anything else unchanged. Events
+    decoded from JSON never hold such values, but hand-built ones may."""
+    if value.__class__ in _JSON_SCALARS:
+        return value
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, int):  # not a bool: bool cannot be subclassed
+        return int.__int__(value)
+    if isinstance(value, float):
+        return float.__float__(value)
+    return value
 
 
 @lru_cache(maxsize=4096)

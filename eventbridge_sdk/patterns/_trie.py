@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
+from math import isfinite
 from typing import Any
 
 __all__ = ["Edges", "Node", "Thresholds"]
@@ -66,6 +67,17 @@ class Node:
                 self.edge_list = tuple(self.edges.items())
             edges.link(leaf, node)
         return node
+
+    def repeats(self, path_id: int) -> bool:
+        """Whether one event value can reach a child at ``path_id`` by two conditions of its
+        leaf (``[{"prefix": "a"}, {"prefix": "ab"}]``): matching then visits each child once
+        per edge, or a clause of such leaves would be walked once per combination."""
+        return any(
+            child.path_id == path_id
+            and len(child.leaf.conditions) > 1
+            and any(condition.kind != "exact" for condition in child.leaf.conditions)
+            for child in self.children.values()
+        )
 
     def drop_child(self, node: Node) -> None:
         """Forget ``node``, which no clause passes through any more."""
@@ -281,8 +293,8 @@ class Edges:
                 out.extend(hit)
             if self.strings and cls is str:
                 self._fire_strings(value, out)
-            elif self.numbers is not None and (cls is int or cls is float):
-                self.numbers.fire(value, out)
+            elif self.numbers is not None and (cls is int or (cls is float and isfinite(value))):
+                self.numbers.fire(value, out)  # NaN and infinities satisfy no numeric condition
             for test, node in self.predicates:
                 if test(value):
                     out.append(node)

@@ -4,6 +4,8 @@ and with Pattern.matches (the native one where the extension is built)."""
 from __future__ import annotations
 
 import enum
+import json
+import math
 from collections import UserDict
 from typing import Any
 
@@ -23,6 +25,8 @@ NUMBERS = st.one_of(
 SCALARS = st.one_of(
     st.sampled_from(["x", "xy", "Xy", "XY", "yx", "", "a.b", "10.1.2.3", True, False, None]),
     NUMBERS,
+    # Never in JSON, but possible in a hand-built event: they satisfy no numeric condition.
+    st.sampled_from([math.nan, math.inf, -math.inf]),
 )
 MATCH_VALUES = st.one_of(
     st.sampled_from(["x", "xy", "", "a.b", True, False, None]),
@@ -212,9 +216,13 @@ def test_numbers_match_by_value_and_booleans_stay_apart() -> None:
         {"n": [{"numeric": ["=", 0]}]},
         {"n": [{"numeric": [">=", 1, "<=", 300]}]},
         {"n": [{"numeric": ["<", 1]}, {"numeric": [">", 299]}]},
+        {"n": [{"numeric": [">=", 7]}]},
+        {"n": [{"numeric": ["<=", 7]}]},
+        {"n": [{"anything-but": [7]}]},
     )
 
-    for value in (300, 300.0, 3e2, 1, 1.0, True, False, 0, -0.0, 0.5, "1", None):
+    values = (300, 300.0, 3e2, 1, 1.0, True, False, 0, -0.0, 0.5, "1", None, math.nan, math.inf)
+    for value in (*values, -math.inf):
         assert check(idx, live, {"n": value}) is not None
 
 
@@ -285,3 +293,24 @@ def test_enum_and_other_subclass_values_match_as_the_json_they_are(
     assert check(idx, live, {"v": value}) is None  # handed to the walker, which agrees
     for key, p in live.items():
         assert p.explain({"v": value}).matched is (key in expected)
+
+
+def test_enum_members_in_patterns_are_the_json_values_they_stand_for() -> None:
+    with_enums: list[Any] = [
+        {"v": [Colour.RED]},
+        {"v": [{"prefix": Colour.RED}]},
+        {"v": [{"suffix": Colour.RED}, {"wildcard": Colour.RED}]},
+        {"v": [{"equals-ignore-case": Colour.RED}]},
+        {"v": [{"anything-but": Colour.RED}]},
+        {"v": [{"anything-but": [Colour.RED, "blue"]}]},
+        {"v": [Level.ONE, {"numeric": [">", Level.ONE]}]},
+        {"v": [{"anything-but": [Level.ONE]}]},
+    ]
+    idx, live = _index(*with_enums)
+    plain_idx, plain_live = _index(*(json.loads(json.dumps(p)) for p in with_enums))
+
+    for value in ("red", "RED", "redder", 1, 2, "x", Colour.RED, Level.ONE):
+        expected = [key for key, p in plain_live.items() if p.matches({"v": value})]
+        assert [key for key, p in live.items() if p.matches({"v": value})] == expected
+        assert idx.match({"v": value}) == plain_idx.match({"v": value}) == expected
+        check(idx, live, {"v": value})

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from eventbridge_sdk.patterns import RuleIndex, _native, compile_pattern
+from eventbridge_sdk.patterns._codegen import build
 
 REQUIRED = os.environ.get("EVENTBRIDGE_REQUIRE_NATIVE") == "1"
 
@@ -44,7 +45,10 @@ def test_asking_for_the_native_matcher_where_it_is_not_built_says_so(
 
 
 @native_only
-@pytest.mark.parametrize(("value", "enabled"), [("0", False), ("1", True), (None, True)])
+@pytest.mark.parametrize(
+    ("value", "enabled"),
+    [("0", False), ("off", False), (" False ", False), ("1", True), ("", True), (None, True)],
+)
 def test_the_environment_switches_the_native_matcher_off(value: str | None, enabled: bool) -> None:
     env = {k: v for k, v in os.environ.items() if k != "EVENTBRIDGE_NATIVE_PATTERNS"}
     if value is not None:
@@ -135,7 +139,7 @@ def test_exceptions_from_predicates_propagate() -> None:
     _speedups = pytest.importorskip("eventbridge_sdk.patterns._speedups")
     leaf = _speedups.Node(((0, "hit"),), ())
     tests = ((0, explode, (leaf,)),)
-    edge = (("a",), (0,), *([None] * 12), tests, None, None)
+    edge = (("a",), (0,), *([None] * 12), tests, None, None, False)
     root = _speedups.Node((), (edge,))
 
     assert _speedups.match(root, {"b": 1}, 1) == []
@@ -162,8 +166,9 @@ def _edge(**slots: Any) -> tuple[Any, ...]:
         "tests",
         "present",
         "absent",
+        "dedupe",
     ]
-    values: dict[str, Any] = {"path": ("a",), "ids": (0,)} | slots
+    values: dict[str, Any] = {"path": ("a",), "ids": (0,), "dedupe": False} | slots
     return tuple(values.get(name) for name in names)
 
 
@@ -172,7 +177,7 @@ def _edge(**slots: Any) -> tuple[Any, ...]:
     ("rules", "edges", "message"),
     [
         ((("x", 1),), (), "rules must be a tuple of"),
-        ((), ("not an edge",), "an edge must be a tuple of 17 items"),
+        ((), ("not an edge",), "an edge must be a tuple of 18 items"),
         ((), (_edge(path=()),), "non-empty path"),
         ((), (_edge(ids=(0, 1)),), "one path id per key"),
         ((), (_edge(ids=(-1,)),), "path id must be an int"),
@@ -188,6 +193,7 @@ def _edge(**slots: Any) -> tuple[Any, ...]:
         ((), (_edge(tests=((1, {"x"}, ()),)),), "test of kind 1 has a malformed operand"),
         ((), (_edge(tests=((3, (1, 1, 2, True), ()),)),), "kind 3 has a malformed"),
         ((), (_edge(present=("x",)),), "present must be a tuple of Node"),
+        ((), (_edge(dedupe=1),), "dedupe flag must be a bool"),
     ],
 )
 def test_malformed_snapshots_are_refused_with_a_clear_error(
@@ -212,3 +218,36 @@ def test_match_checks_its_arguments() -> None:
         _speedups.match(root, {})
     with pytest.raises(ValueError, match="path id is out of range"):
         _speedups.match(root, {"a": 1}, 2)
+
+
+@native_only
+@pytest.mark.parametrize(("dedupe", "visits"), [(True, 1), (False, 2)])
+def test_a_step_visits_a_node_once_however_many_of_its_conditions_hold(
+    dedupe: bool, visits: int
+) -> None:
+    _speedups = pytest.importorskip("eventbridge_sdk.patterns._speedups")
+    calls: list[Any] = []
+    counter = _edge(path=("b",), ids=(1,), tests=((0, lambda v: calls.append(v), ()),))
+    child = _speedups.Node(((0, "rule"),), (counter,))
+    # "x" reaches the child both as an exact value and as a one-letter prefix.
+    root = _speedups.Node(
+        (), (_edge(exact={"x": (child,)}, prefix=((1, {"x": (child,)}),), dedupe=dedupe),)
+    )
+
+    assert _speedups.match(root, {"a": "x", "b": 1}, 2) == ["rule"]
+    assert len(calls) == visits
+
+
+def test_overlapping_conditions_of_one_leaf_do_not_multiply_the_walk() -> None:
+    # Each leaf holds four ways for "ab": walked per combination, 12 leaves would be 4**12.
+    leaf = [{"prefix": "a"}, {"prefix": "ab"}, {"suffix": "b"}, {"equals-ignore-case": "AB"}]
+    pattern = compile_pattern({f"k{i}": leaf for i in range(12)})
+    event = {f"k{i}": "ab" for i in range(12)}
+    for native in (False, True) if _native.AVAILABLE else (False,):
+        idx: RuleIndex[str] = RuleIndex(native=native)
+        idx.add("r", pattern)
+        assert idx.match(event) == ["r"]
+    assert all(idx._root.repeats(path_id) for path_id, _ in idx._root.edge_list)
+    out: list[Any] = []
+    build(idx._root, idx._paths)(event, out)
+    assert len(out) == 1, "the generated code reached the rule more than once"
