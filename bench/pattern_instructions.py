@@ -1,0 +1,123 @@
+"""Instructions per event of ``RuleIndex.match``, counted by valgrind: figures that do not move
+with the load of a shared machine, unlike the events/s of ``bench/patterns.py``.
+
+Usage (needs valgrind: ``apt-get install valgrind``)::
+
+    .venv/bin/python bench/pattern_instructions.py                 # every case, both engines
+    .venv/bin/python bench/pattern_instructions.py --cases one mixed-1000 --engines native
+
+Each figure is (instructions of 3 passes over the 2,000 events of ``bench/patterns.py``
+minus those of 1 pass) / 4,000, with ``PYTHONHASHSEED=0``: the whole per-event cost of the
+Python loop calling ``idx.match`` on an already-parsed event, including that call. Each run
+takes about a minute under valgrind; two run at a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import random
+import re
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from patterns import (  # bench/patterns.py, beside this script
+    KINDS,
+    build_index,
+    make_event,
+    make_full_rule,
+    make_rule,
+    make_rules,
+)
+
+CASES = [
+    "one",
+    *(f"full-{kind}" for kind in KINDS),
+    *(f"{kind}-1000" for kind in KINDS),
+    "mixed-1000",
+    "mixed-10000",
+]
+
+
+def patterns_of(case: str, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if case == "one":
+        return [{"type": [events[0]["type"]]}]
+    if case.startswith("full-"):
+        return [make_full_rule(case.removeprefix("full-"))]
+    kind, count = case.rsplit("-", 1)
+    if kind == "mixed":
+        return make_rules(int(count), seed=int(count))
+    rng = random.Random(1_000)
+    return [make_rule(rng, kind) for _ in range(int(count))]
+
+
+def run(case: str, engine: str, passes: int) -> None:
+    """The measured process: build the index, then match every event ``passes`` times."""
+    rng = random.Random(7)
+    events = [make_event(rng) for _ in range(2000)]
+    idx = build_index(patterns_of(case, events), native=engine == "native")
+    idx.match(events[0])
+    gc.disable()
+    match = idx.match
+    for _ in range(passes):
+        for event in events:
+            match(event)
+
+
+def count(case: str, engine: str, passes: int) -> int:
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    done = subprocess.run(
+        [
+            "valgrind",
+            "--tool=callgrind",
+            "--callgrind-out-file=/dev/null",
+            sys.executable,
+            __file__,
+            "--run",
+            case,
+            engine,
+            str(passes),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if found is None:
+        raise RuntimeError(f"valgrind printed no count:\n{done.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def per_event(case: str, engine: str) -> float:
+    return (count(case, engine, 3) - count(case, engine, 1)) / 4000
+
+
+def main() -> None:
+    if len(sys.argv) == 5 and sys.argv[1] == "--run":
+        run(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", nargs="+", choices=CASES, default=CASES)
+    parser.add_argument("--engines", nargs="+", choices=["native", "python"])
+    args = parser.parse_args()
+    from eventbridge_sdk.patterns import RuleIndex
+
+    engines = args.engines or (["native", "python"] if RuleIndex().native else ["python"])
+    jobs = [(case, engine) for case in args.cases for engine in engines]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = dict(zip(jobs, pool.map(lambda job: per_event(*job), jobs), strict=True))
+    print(f"{'case':16}" + "".join(f" {engine + ' instr/event':>22}" for engine in engines))
+    for case in args.cases:
+        print(f"{case:16}" + "".join(f" {results[case, e]:22,.0f}" for e in engines))
+    if "one" in args.cases and "mixed-1000" in args.cases:
+        for engine in engines:
+            ratio = results["mixed-1000", engine] / results["one", engine]
+            print(f"{engine}: mixed-1000 / one = {ratio:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
