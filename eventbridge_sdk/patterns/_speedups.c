@@ -64,6 +64,9 @@ enum {
 typedef struct {
     Py_ssize_t length;
     PyObject *table; /* dict: text of that length -> tuple of Node */
+    /* For a table of up to SMALL_TABLE keys, its keys and values side by side (new references),
+       compared in place instead of slicing and hashing; else NULL. */
+    PyObject *keys, *steps;
 } Slice;
 
 typedef struct {
@@ -74,6 +77,8 @@ typedef struct {
 typedef struct {
     int kind;
     int low_inclusive, high_inclusive; /* TEST_RANGE */
+    int doubles;                       /* TEST_RANGE: both bounds are exact doubles */
+    double low, high;
     PyObject *operand;
     PyObject *steps; /* tuple of Node */
 } Test;
@@ -81,9 +86,11 @@ typedef struct {
 typedef struct {
     PyObject *path;  /* tuple of str */
     Py_ssize_t *ids; /* one per key of path */
+    Py_ssize_t max_id;
     PyObject *exact, *bools, *ic, *equal; /* dict or NULL */
     Slices prefix, suffix, prefix_ic, suffix_ic;
     PyObject *bounds[4][2]; /* below, below_eq, above, above_eq: (keys, nodes) or NULL */
+    double *bound_doubles[4]; /* the keys as doubles when each is one exactly; else NULL */
     Py_ssize_t n_tests;
     Test *tests;
     PyObject *present, *absent; /* tuple of Node or NULL */
@@ -104,6 +111,26 @@ static PyObject *str_lower;
 #define IS_NODE(o) Py_IS_TYPE((o), &NodeType)
 
 /* ---------------------------------------------------------------- reading the layout */
+
+/* Whether number (an exact int or float) is exactly a double; if so, *out is it. Floats always
+   are; ints up to 2**53 in magnitude are. Comparing such doubles gives Python's answer. */
+static int
+exact_double(PyObject *number, double *out)
+{
+    if (PyFloat_CheckExact(number)) {
+        *out = PyFloat_AS_DOUBLE(number);
+        return 1;
+    }
+    if (PyLong_CheckExact(number)) {
+        int overflow;
+        long long value = PyLong_AsLongLongAndOverflow(number, &overflow);
+        if (!overflow && value >= -(1LL << 53) && value <= (1LL << 53)) {
+            *out = (double)value;
+            return 1;
+        } /* an exact int sets overflow rather than an error */
+    }
+    return 0;
+}
 
 static int
 parse_steps(PyObject *steps, const char *what, PyObject **into)
@@ -177,6 +204,8 @@ parse_slices(PyObject *tables, const char *what, Slices *into)
             return -1;
         }
         Slice *slice = &into->items[i];
+        slice->table = slice->keys = slice->steps = NULL;
+        into->count = i + 1; /* from here on edge_free releases what it holds */
         slice->length = PyLong_AsSsize_t(PyTuple_GET_ITEM(pair, 0));
         if (slice->length < 0) {
             if (!PyErr_Occurred()) {
@@ -191,7 +220,14 @@ parse_slices(PyObject *tables, const char *what, Slices *into)
             PyErr_Format(PyExc_TypeError, "%s must be a tuple of (length, dict)", what);
             return -1;
         }
-        Py_ssize_t pos = 0;
+        Py_ssize_t pos = 0, at = 0, size = PyDict_GET_SIZE(slice->table);
+        if (size <= SMALL_TABLE) {
+            slice->keys = PyTuple_New(size);
+            slice->steps = PyTuple_New(size);
+            if (slice->keys == NULL || slice->steps == NULL) {
+                return -1;
+            }
+        }
         PyObject *key, *value;
         while (PyDict_Next(slice->table, &pos, &key, &value)) {
             if (!PyUnicode_CheckExact(key) || PyUnicode_GET_LENGTH(key) != slice->length) {
@@ -199,16 +235,21 @@ parse_slices(PyObject *tables, const char *what, Slices *into)
                              what);
                 return -1;
             }
+            if (slice->keys != NULL && at < size) {
+                PyTuple_SET_ITEM(slice->keys, at, Py_NewRef(key));
+                PyTuple_SET_ITEM(slice->steps, at, Py_NewRef(value));
+                at++;
+            }
         }
-        into->count = i + 1;
     }
     return 0;
 }
 
 static int
-parse_bounds(PyObject *bounds, const char *what, PyObject **into)
+parse_bounds(PyObject *bounds, const char *what, PyObject **into, double **doubles)
 {
     into[0] = into[1] = NULL;
+    *doubles = NULL;
     if (bounds == Py_None) {
         return 0;
     }
@@ -225,6 +266,20 @@ parse_bounds(PyObject *bounds, const char *what, PyObject **into)
     }
     into[0] = PyTuple_GET_ITEM(bounds, 0);
     into[1] = nodes;
+    Py_ssize_t count = PyTuple_GET_SIZE(into[0]);
+    *doubles = PyMem_New(double, count > 0 ? count : 1);
+    if (*doubles == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (!exact_double(PyTuple_GET_ITEM(into[0], i), &(*doubles)[i]) ||
+            (i > 0 && !((*doubles)[i - 1] <= (*doubles)[i]))) {
+            PyMem_Free(*doubles); /* compare as Python objects instead */
+            *doubles = NULL;
+            break;
+        }
+    }
     return 0;
 }
 
@@ -257,6 +312,8 @@ parse_test(PyObject *item, Test *test)
         if (valid) {
             test->low_inclusive = PyTuple_GET_ITEM(operand, 1) == Py_True;
             test->high_inclusive = PyTuple_GET_ITEM(operand, 3) == Py_True;
+            test->doubles = exact_double(PyTuple_GET_ITEM(operand, 0), &test->low) &&
+                            exact_double(PyTuple_GET_ITEM(operand, 2), &test->high);
         }
         break;
     }
@@ -272,13 +329,39 @@ parse_test(PyObject *item, Test *test)
 }
 
 static void
+slices_free(Slices *slices)
+{
+    for (Py_ssize_t i = 0; i < slices->count; i++) {
+        Py_CLEAR(slices->items[i].keys);
+        Py_CLEAR(slices->items[i].steps);
+    }
+    PyMem_Free(slices->items);
+    slices->items = NULL;
+    slices->count = 0;
+}
+
+static int
+slices_traverse(Slices *slices, visitproc visit, void *arg)
+{
+    for (Py_ssize_t i = 0; i < slices->count; i++) {
+        Py_VISIT(slices->items[i].keys);
+        Py_VISIT(slices->items[i].steps);
+    }
+    return 0;
+}
+
+static void
 edge_free(Edge *edge)
 {
     PyMem_Free(edge->ids);
-    PyMem_Free(edge->prefix.items);
-    PyMem_Free(edge->suffix.items);
-    PyMem_Free(edge->prefix_ic.items);
-    PyMem_Free(edge->suffix_ic.items);
+    slices_free(&edge->prefix);
+    slices_free(&edge->suffix);
+    slices_free(&edge->prefix_ic);
+    slices_free(&edge->suffix_ic);
+    for (int which = 0; which < 4; which++) {
+        PyMem_Free(edge->bound_doubles[which]);
+        edge->bound_doubles[which] = NULL;
+    }
     PyMem_Free(edge->tests);
 }
 
@@ -317,6 +400,9 @@ parse_edge(PyObject *spec, Edge *edge)
             }
             return -1;
         }
+        if (edge->ids[i] > edge->max_id) {
+            edge->max_id = edge->ids[i];
+        }
     }
     if (parse_table(PyTuple_GET_ITEM(spec, EDGE_EXACT), "exact", &edge->exact) < 0 ||
         parse_table(PyTuple_GET_ITEM(spec, EDGE_BOOLS), "bools", &edge->bools) < 0 ||
@@ -326,10 +412,14 @@ parse_edge(PyObject *spec, Edge *edge)
         parse_slices(PyTuple_GET_ITEM(spec, EDGE_PREFIX_IC), "prefix_ic", &edge->prefix_ic) < 0 ||
         parse_slices(PyTuple_GET_ITEM(spec, EDGE_SUFFIX_IC), "suffix_ic", &edge->suffix_ic) < 0 ||
         parse_table(PyTuple_GET_ITEM(spec, EDGE_EQUAL), "equal", &edge->equal) < 0 ||
-        parse_bounds(PyTuple_GET_ITEM(spec, EDGE_BELOW), "below", edge->bounds[0]) < 0 ||
-        parse_bounds(PyTuple_GET_ITEM(spec, EDGE_BELOW_EQ), "below_eq", edge->bounds[1]) < 0 ||
-        parse_bounds(PyTuple_GET_ITEM(spec, EDGE_ABOVE), "above", edge->bounds[2]) < 0 ||
-        parse_bounds(PyTuple_GET_ITEM(spec, EDGE_ABOVE_EQ), "above_eq", edge->bounds[3]) < 0 ||
+        parse_bounds(PyTuple_GET_ITEM(spec, EDGE_BELOW), "below", edge->bounds[0],
+                     &edge->bound_doubles[0]) < 0 ||
+        parse_bounds(PyTuple_GET_ITEM(spec, EDGE_BELOW_EQ), "below_eq", edge->bounds[1],
+                     &edge->bound_doubles[1]) < 0 ||
+        parse_bounds(PyTuple_GET_ITEM(spec, EDGE_ABOVE), "above", edge->bounds[2],
+                     &edge->bound_doubles[2]) < 0 ||
+        parse_bounds(PyTuple_GET_ITEM(spec, EDGE_ABOVE_EQ), "above_eq", edge->bounds[3],
+                     &edge->bound_doubles[3]) < 0 ||
         parse_steps(PyTuple_GET_ITEM(spec, EDGE_PRESENT), "present", &edge->present) < 0 ||
         parse_steps(PyTuple_GET_ITEM(spec, EDGE_ABSENT), "absent", &edge->absent) < 0) {
         return -1;
@@ -419,6 +509,16 @@ Node_traverse(NodeObject *self, visitproc visit, void *arg)
 {
     Py_VISIT(self->rules);
     Py_VISIT(self->spec);
+    for (Py_ssize_t i = 0; i < self->n_edges; i++) {
+        Edge *edge = &self->edges[i];
+        Slices *all[] = {&edge->prefix, &edge->suffix, &edge->prefix_ic, &edge->suffix_ic};
+        for (int j = 0; j < 4; j++) {
+            int err = slices_traverse(all[j], visit, arg);
+            if (err) {
+                return err;
+            }
+        }
+    }
     return 0;
 }
 
@@ -543,22 +643,24 @@ sliced(const Slices *slices, PyObject *text, int from_end, Walk *w, int depth)
             continue;
         }
         int status = GO_ON;
-        if (PyDict_GET_SIZE(slice->table) <= SMALL_TABLE) {
-            Py_ssize_t pos = 0;
-            PyObject *key, *steps;
-            while (status == GO_ON && PyDict_Next(slice->table, &pos, &key, &steps)) {
-                if (!PyUnicode_CheckExact(key)) {
-                    PyErr_SetString(PyExc_TypeError, "a RuleIndex slice table is malformed");
-                    return FAILED;
+        if (slice->keys != NULL) {
+            Py_ssize_t start = from_end ? size - slice->length : 0;
+            int ascii = PyUnicode_IS_ASCII(text);
+            for (Py_ssize_t j = 0; status == GO_ON && j < PyTuple_GET_SIZE(slice->keys); j++) {
+                PyObject *key = PyTuple_GET_ITEM(slice->keys, j);
+                Py_ssize_t hit;
+                if (ascii && PyUnicode_IS_ASCII(key)) {
+                    hit = memcmp((const char *)PyUnicode_DATA(text) + start, PyUnicode_DATA(key),
+                                 (size_t)slice->length) == 0;
                 }
-                Py_ssize_t hit = PyUnicode_Tailmatch(text, key, 0, size, from_end ? 1 : -1);
-                if (hit < 0) {
-                    return FAILED;
+                else {
+                    hit = PyUnicode_Tailmatch(text, key, 0, size, from_end ? 1 : -1);
+                    if (hit < 0) {
+                        return FAILED;
+                    }
                 }
-                if (hit && PyUnicode_GET_LENGTH(key) == slice->length) {
-                    Py_INCREF(steps);
-                    status = visit_all(steps, w, depth);
-                    Py_DECREF(steps);
+                if (hit) {
+                    status = visit_all(PyTuple_GET_ITEM(slice->steps, j), w, depth);
                 }
             }
         }
@@ -604,13 +706,32 @@ bisect(PyObject *keys, PyObject *value, int right)
    value (nodes[:bisect_right]), 2 bound > value (nodes[bisect_right:]), 3 bound >= value
    (nodes[bisect_left:]). */
 static int
-thresholds(PyObject *const *bounds, int which, PyObject *value, Walk *w, int depth)
+thresholds(const Edge *edge, int which, PyObject *value, Walk *w, int depth)
 {
-    PyObject *keys = bounds[0], *nodes = bounds[1];
+    PyObject *keys = edge->bounds[which][0], *nodes = edge->bounds[which][1];
     if (keys == NULL) {
         return GO_ON;
     }
-    Py_ssize_t cut = bisect(keys, value, which == 1 || which == 2);
+    int right = which == 1 || which == 2;
+    const double *doubles = edge->bound_doubles[which];
+    double number;
+    Py_ssize_t cut;
+    if (doubles != NULL && exact_double(value, &number)) {
+        Py_ssize_t lo = 0, hi = PyTuple_GET_SIZE(keys);
+        while (lo < hi) { /* bisect over the doubles, as bisect() over the objects */
+            Py_ssize_t mid = lo + (hi - lo) / 2;
+            if (right ? number < doubles[mid] : !(doubles[mid] < number)) {
+                hi = mid;
+            }
+            else {
+                lo = mid + 1;
+            }
+        }
+        cut = lo;
+    }
+    else {
+        cut = bisect(keys, value, right);
+    }
     if (cut < 0) {
         return FAILED;
     }
@@ -651,6 +772,11 @@ passes(const Test *test, PyObject *value)
     case TEST_RANGE: {
         if (!PyLong_CheckExact(value) && !PyFloat_CheckExact(value)) {
             return 0;
+        }
+        double number;
+        if (test->doubles && exact_double(value, &number)) {
+            return (test->low_inclusive ? test->low <= number : test->low < number) &&
+                   (test->high_inclusive ? number <= test->high : number < test->high);
         }
         int above_low = PyObject_RichCompareBool(PyTuple_GET_ITEM(test->operand, 0), value,
                                                  test->low_inclusive ? Py_LE : Py_LT);
@@ -742,7 +868,7 @@ numbers(const Edge *edge, PyObject *value, Walk *w, int depth)
         return status;
     }
     for (int which = 0; which < 4; which++) {
-        if ((status = thresholds(edge->bounds[which], which, value, w, depth)) != GO_ON) {
+        if ((status = thresholds(edge, which, value, w, depth)) != GO_ON) {
             return status;
         }
     }
@@ -764,12 +890,10 @@ static PyObject *
 read_path(Walk *w, const Edge *edge, int *status)
 {
     Py_ssize_t n = PyTuple_GET_SIZE(edge->path);
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (edge->ids[i] >= w->n_paths) {
-            PyErr_SetString(PyExc_ValueError, "a path id is out of range");
-            *status = FAILED;
-            return NULL;
-        }
+    if (edge->max_id >= w->n_paths) {
+        PyErr_SetString(PyExc_ValueError, "a path id is out of range");
+        *status = FAILED;
+        return NULL;
     }
     Py_ssize_t at = n - 1; /* the longest prefix read already */
     while (at >= 0 && w->values[edge->ids[at]] == NULL) {

@@ -251,3 +251,24 @@ def test_overlapping_conditions_of_one_leaf_do_not_multiply_the_walk() -> None:
     out: list[Any] = []
     build(idx._root, idx._paths)(event, out)
     assert len(out) == 1, "the generated code reached the rule more than once"
+
+
+def test_numbers_beyond_double_precision_compare_exactly_in_every_engine() -> None:
+    bounds: list[Any] = [0, 1.5, 2**53, 2**53 + 1, -(2**60), 2**60, 5e9]
+    patterns: dict[str, Any] = {
+        f"{op}{bound}": {"n": [{"numeric": [op, bound]}]}
+        for op in ("<", "<=", ">", ">=", "=")
+        for bound in bounds
+    }
+    for low, high in [(0, 1.5), (2**53, 2**53 + 2), (-(2**60), 2**60), (1, 5e9)]:
+        patterns[f"({low}, {high}]"] = {"n": [{"numeric": [">", low, "<=", high]}]}
+    values: list[Any] = [0, 1, 1.5, -0.0, 2**53, 2**53 + 1, 2**53 + 2, float(2**53)]
+    values += [2.0**53 + 2, -(2**60), 2**60, 2**61, 1e300, -1e300, 5e9, 4999999999.999999, 10**30]
+    compiled = {key: compile_pattern(p) for key, p in patterns.items()}
+    for native in (False, True) if _native.AVAILABLE else (False,):
+        idx: RuleIndex[str] = RuleIndex(native=native)
+        for key, pattern in compiled.items():
+            idx.add(key, pattern)
+        for value in values:
+            expected = [key for key, p in compiled.items() if p.matches({"n": value})]
+            assert idx.match({"n": value}) == expected, (native, value)
