@@ -222,11 +222,11 @@ def _present(em: _Emitter, edges: Edges, mark: int) -> None:
         em.call_all(3, edges.present)
     predicates = edges.predicates
     if len(predicates) > _UNROLL:
-        em.line(3, f"for t, f in {em.const(tuple((t, em.steps([n])) for t, n in predicates))}:")
+        em.line(3, f"for t, f in {em.const(tuple((t, em.steps([n])) for t, n, _ in predicates))}:")
         em.line(4, "if t(v):")
         em.run(5, "f")
     else:
-        for test, node in predicates:
+        for test, node, _ in predicates:
             em.line(3, f"if {em.const(test)}(v):")
             em.call_all(4, [node])
     _pad(em, mark)

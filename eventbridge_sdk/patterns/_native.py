@@ -110,11 +110,10 @@ def _edge(
     """One edge as the extension reads it (the order of ``EDGE_*`` in ``_speedups.c``)."""
     numbers = edges.numbers
     tests = tuple(
-        (*_test(condition, test), (node.native,))
-        for (test, node), condition in zip(edges.predicates, edges.tested, strict=True)
+        (*_test(condition, test), (node.native,)) for test, node, condition in edges.predicates
     )
     return (
-        tuple(str.__str__(key) for key in path),  # a str subclass as a plain str
+        path,
         tuple(path_id(path[: depth + 1]) for depth in range(len(path))),
         _table(edges.exact),
         _table(edges.exact_bool),

@@ -17,7 +17,6 @@ from eventbridge_sdk.patterns._text import (
     ip_value,
     is_number,
     json_type,
-    plain,
     require_string,
     wildcard_matcher,
 )
@@ -60,7 +59,6 @@ class Condition:
 
 def parse_match_value(value: Any, path: str) -> Condition:
     """Parse one entry of a leaf's value array (``path`` is where it sits in the pattern)."""
-    value = plain(value)  # an enum member is the JSON value it stands for
     if value is None or isinstance(value, bool | str) or is_number(value):
         return _exact(value)
     if isinstance(value, float):
@@ -143,10 +141,9 @@ def _equals_ignore_case(operand: Any, path: str) -> Condition:
 
 
 def _wildcard(operand: Any, path: str) -> Condition:
-    text = require_string(operand, path, "the wildcard value")
-    matcher = wildcard_matcher(text, path)
+    matcher = wildcard_matcher(require_string(operand, path, "the wildcard value"), path)
     return Condition(
-        "wildcard", text, {"wildcard": operand}, lambda v: isinstance(v, str) and matcher(v)
+        "wildcard", operand, {"wildcard": operand}, lambda v: isinstance(v, str) and matcher(v)
     )
 
 
@@ -157,7 +154,6 @@ def _exists(operand: Any, path: str) -> Condition:
 
 
 def _number(operand: Any, path: str) -> float | int:
-    operand = plain(operand)
     if not is_number(operand):
         raise InvalidPatternError(
             f"a numeric bound must be a finite number, not {json_type(operand)}", path
@@ -255,7 +251,6 @@ def _cidr(operand: Any, path: str) -> Condition:
 
 def _anything_but(operand: Any, path: str) -> Condition:
     source = {"anything-but": operand}
-    operand = plain(operand)
     if isinstance(operand, str) or is_number(operand):
         operand = [operand]
     if isinstance(operand, list | tuple):
@@ -277,7 +272,6 @@ def _anything_but(operand: Any, path: str) -> Condition:
 
 
 def _anything_but_values(values: list[Any], path: str, source: Any) -> Condition:
-    values = [plain(value) for value in values]
     if not values:
         raise InvalidPatternError("anything-but needs at least one value", path)
     if all(isinstance(v, str) for v in values):

@@ -15,7 +15,7 @@ import orjson
 
 from eventbridge_sdk._errors import InvalidPatternError
 from eventbridge_sdk.patterns._operators import OPERATORS, Condition, parse_match_value
-from eventbridge_sdk.patterns._text import at
+from eventbridge_sdk.patterns._text import at, plain
 
 __all__ = [
     "MAX_COMBINATIONS",
@@ -107,7 +107,9 @@ def _too_large(size: int) -> InvalidPatternError:
 
 
 def _normalise(value: Any, path: str, depth: int) -> Any:
-    """A plain-JSON copy (dicts, lists, scalars) of a pattern given as Python objects."""
+    """A plain-JSON copy (dicts, lists, scalars) of a pattern given as Python objects; a
+    ``str`` or ``int`` enum member (any subclass of ``str``, ``int``, ``float``) becomes the
+    JSON value it stands for, as a key or as a value."""
     if isinstance(value, Mapping):
         if depth > MAX_DEPTH:
             raise InvalidPatternError(f"the pattern nests deeper than {MAX_DEPTH} levels", path)
@@ -115,11 +117,11 @@ def _normalise(value: Any, path: str, depth: int) -> Any:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise InvalidPatternError(f"object keys must be strings, not {key!r}", path)
-            out[key] = _normalise(item, at(path, key), depth + 1)
+            out[plain(key)] = _normalise(item, at(path, key), depth + 1)
         return out
     if isinstance(value, list | tuple):
         return [_normalise(item, at(path, i), depth + 1) for i, item in enumerate(value)]
-    return value
+    return plain(value)
 
 
 def _object(obj: dict[str, Any], prefix: Path, path: str, *, in_or: bool) -> ObjectNode:

@@ -54,10 +54,9 @@ def json_type(value: object) -> str:
 
 
 def require_string(operand: Any, path: str, what: str) -> str:
-    """``operand`` as a plain ``str`` (a ``str`` enum member becomes its value)."""
     if not isinstance(operand, str):
         raise InvalidPatternError(f"{what} must be a string, not {json_type(operand)}", path)
-    return plain(operand)  # type: ignore[no-any-return]
+    return operand
 
 
 _JSON_SCALARS = frozenset({str, int, float, bool, type(None)})

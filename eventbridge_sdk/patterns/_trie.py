@@ -185,7 +185,6 @@ class Edges:
         "strings",
         "suffix",
         "suffix_ic",
-        "tested",
     )
 
     def __init__(self) -> None:
@@ -198,9 +197,8 @@ class Edges:
         self.ic: dict[str, list[Node]] = {}
         self.present: list[Node] = []
         self.absent: list[Node] = []
-        self.predicates: list[tuple[Callable[[Any], bool], Node]] = []
-        #: The condition of each predicate, side by side (the native matcher reads operands).
-        self.tested: list[Any] = []
+        #: (test, node, condition): the native matcher reads the condition's operands.
+        self.predicates: list[tuple[Callable[[Any], bool], Node, Any]] = []
         self.numbers: Thresholds | None = None
         #: Whether any string-only table is in use (saves work for strings when not).
         self.strings = False
@@ -267,11 +265,9 @@ class Edges:
         elif kind == "numeric" and self._change_number(condition.arg, node, add=add):
             pass
         elif add:
-            self.predicates.append((condition.test, node))
-            self.tested.append(condition)
+            self.predicates.append((condition.test, node, condition))
         else:
-            at = self.predicates.index((condition.test, node))
-            del self.predicates[at], self.tested[at]
+            self.predicates.remove((condition.test, node, condition))
 
     def _change_number(self, bounds: Any, node: Node, *, add: bool) -> bool:
         if self.numbers is None:
@@ -295,7 +291,7 @@ class Edges:
                 self._fire_strings(value, out)
             elif self.numbers is not None and (cls is int or (cls is float and isfinite(value))):
                 self.numbers.fire(value, out)  # NaN and infinities satisfy no numeric condition
-            for test, node in self.predicates:
+            for test, node, _ in self.predicates:
                 if test(value):
                     out.append(node)
 

@@ -305,12 +305,15 @@ def test_enum_members_in_patterns_are_the_json_values_they_stand_for() -> None:
         {"v": [{"anything-but": [Colour.RED, "blue"]}]},
         {"v": [Level.ONE, {"numeric": [">", Level.ONE]}]},
         {"v": [{"anything-but": [Level.ONE]}]},
+        {Colour.RED: {Colour.RED: [{"exists": True}]}},  # keys too
     ]
     idx, live = _index(*with_enums)
     plain_idx, plain_live = _index(*(json.loads(json.dumps(p)) for p in with_enums))
 
     for value in ("red", "RED", "redder", 1, 2, "x", Colour.RED, Level.ONE):
-        expected = [key for key, p in plain_live.items() if p.matches({"v": value})]
-        assert [key for key, p in live.items() if p.matches({"v": value})] == expected
-        assert idx.match({"v": value}) == plain_idx.match({"v": value}) == expected
-        check(idx, live, {"v": value})
+        event = {"v": value, "red": {"red": value}}
+        expected = [key for key, p in plain_live.items() if p.matches(event)]
+        assert [key for key, p in live.items() if p.matches(event)] == expected
+        assert idx.match(event) == plain_idx.match(event) == expected
+        assert len(expected) > 1
+        check(idx, live, event)
