@@ -18,6 +18,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <math.h>
+#include <stddef.h>
 
 /* The layout of one edge: a tuple of EDGE_SIZE items, None where a table is empty. */
 enum {
@@ -114,31 +115,37 @@ typedef struct {
 #define MORE_STRINGS 1 /* prefix, suffix or ignore-case tables */
 #define MORE_NUMBERS 2 /* numeric "=" or one-sided bounds */
 
+/* Paths of up to this many keys keep them in the edge itself. */
+#define INLINE_KEYS 3
+
 /* The fields every step reads come first: a walk touches as few cache lines as it can. */
 typedef struct {
     int dedupe;
     int more; /* MORE_* */
     Py_ssize_t n_keys;
-    PathKey *keys; /* n_keys of them */
+    PathKey *keys; /* n_keys of them: inline_keys, or on the heap for longer paths */
     Py_ssize_t max_id;
+    PathKey inline_keys[INLINE_KEYS];
     Table exact;
-    PyObject *present, *absent; /* tuple of Node or NULL */
+    PyObject *present; /* tuple of Node or NULL */
     Py_ssize_t n_tests;
     Test *tests;
+    PyObject *absent; /* tuple of Node or NULL */
     Table bools, ic, equal;
     Slices prefix, suffix, prefix_ic, suffix_ic;
     PyObject *bounds[4][2]; /* below, below_eq, above, above_eq: (keys, nodes) or NULL */
     double *bound_doubles[4]; /* the keys as doubles when each is one exactly; else NULL */
 } Edge;
 
+/* A node and its edges in one block of memory (a variable-size object, one Edge per item). */
 typedef struct {
-    PyObject_HEAD
+    PyObject_VAR_HEAD
     Py_ssize_t n_rules;
     long long *orders; /* the order of each rule, or NULL when there are none */
-    PyObject *rules;   /* tuple of (order, key): the rules whose clauses end here */
-    PyObject *spec;  /* tuple of edge tuples: owns every object the edges point to */
-    Py_ssize_t n_edges;
-    Edge *edges;
+    Py_ssize_t n_edges; /* the edges parsed (and to be freed) */
+    PyObject *rules;    /* tuple of (order, key): the rules whose clauses end here */
+    PyObject *spec;     /* tuple of edge tuples: owns every object the edges point to */
+    Edge edges[];
 } NodeObject;
 
 static PyTypeObject NodeType;
@@ -472,7 +479,10 @@ slices_traverse(Slices *slices, visitproc visit, void *arg)
 static void
 edge_free(Edge *edge)
 {
-    PyMem_Free(edge->keys);
+    if (edge->keys != edge->inline_keys) {
+        PyMem_Free(edge->keys);
+    }
+    edge->keys = NULL;
     table_free(&edge->exact);
     table_free(&edge->bools);
     table_free(&edge->ic);
@@ -505,7 +515,7 @@ parse_edge(PyObject *spec, Edge *edge)
         return -1;
     }
     edge->n_keys = PyTuple_GET_SIZE(path);
-    edge->keys = PyMem_New(PathKey, edge->n_keys);
+    edge->keys = edge->n_keys <= INLINE_KEYS ? edge->inline_keys : PyMem_New(PathKey, edge->n_keys);
     if (edge->keys == NULL) {
         PyErr_NoMemory();
         return -1;
@@ -592,8 +602,6 @@ Node_free_edges(NodeObject *self)
     for (Py_ssize_t i = 0; i < self->n_edges; i++) {
         edge_free(&self->edges[i]);
     }
-    PyMem_Free(self->edges);
-    self->edges = NULL;
     self->n_edges = 0;
 }
 
@@ -614,7 +622,8 @@ Node_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
             return NULL;
         }
     }
-    NodeObject *self = (NodeObject *)type->tp_alloc(type, 0);
+    Py_ssize_t count = PyTuple_GET_SIZE(spec);
+    NodeObject *self = (NodeObject *)type->tp_alloc(type, count); /* zeroed */
     if (self == NULL) {
         return NULL;
     }
@@ -634,12 +643,6 @@ Node_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
                 return NULL;
             }
         }
-    }
-    Py_ssize_t count = PyTuple_GET_SIZE(spec);
-    self->edges = PyMem_Calloc(count > 0 ? (size_t)count : 1, sizeof(Edge));
-    if (self->edges == NULL) {
-        Py_DECREF(self);
-        return PyErr_NoMemory();
     }
     self->n_edges = count;
     for (Py_ssize_t i = 0; i < count; i++) {
@@ -704,7 +707,8 @@ static PyTypeObject NodeType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "eventbridge_sdk.patterns._speedups.Node",
     .tp_doc = PyDoc_STR("Node(rules, edges): a snapshot of one RuleIndex trie node."),
-    .tp_basicsize = sizeof(NodeObject),
+    .tp_basicsize = offsetof(NodeObject, edges),
+    .tp_itemsize = sizeof(Edge),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
     .tp_new = Node_new,
     .tp_traverse = (traverseproc)Node_traverse,
