@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Hashable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
@@ -271,6 +272,9 @@ class RuleIndex(Generic[K]):
         path_id = self._path_ids.get(path)
         if path_id is None:
             path_id = self._path_ids[path] = len(self._paths)
+            # Interned keys are the very objects of the keys of events built in code (dict
+            # displays, Event.to_dict()): a dict lookup then stops at the first identity check.
+            path = tuple(map(sys.intern, path))
             self._paths.append(path)
             self._keys.append(path[0] if len(path) == 1 else path)
         return path_id

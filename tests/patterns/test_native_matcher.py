@@ -272,3 +272,74 @@ def test_numbers_beyond_double_precision_compare_exactly_in_every_engine() -> No
         for value in values:
             expected = [key for key, p in compiled.items() if p.matches({"n": value})]
             assert idx.match({"n": value}) == expected, (native, value)
+
+
+@native_only
+def test_exact_tables_mixing_strings_numbers_and_null_keep_json_types_apart() -> None:
+    idx: RuleIndex[str] = RuleIndex(native=True)
+    idx.add("text", compile_pattern({"v": ["1", "true", "null", "é", "日本"]}))
+    idx.add("number", compile_pattern({"v": [1, 2.5]}))
+    idx.add("bool", compile_pattern({"v": [True]}))
+    idx.add("null", compile_pattern({"v": [None]}))
+    cases: list[tuple[Any, list[str]]] = [
+        ("1", ["text"]),
+        (1, ["number"]),
+        (1.0, ["number"]),
+        (True, ["bool"]),
+        ("true", ["text"]),
+        (None, ["null"]),
+        ("null", ["text"]),
+        ("é", ["text"]),
+        ("日本", ["text"]),
+        ("日", []),
+        (2.5, ["number"]),
+        ("2.5", []),
+    ]
+
+    for value, expected in cases:
+        assert idx.match({"v": value}) == expected, value
+
+
+@native_only
+def test_a_table_with_a_str_subclass_key_is_looked_up_in_its_dict() -> None:
+    _speedups = pytest.importorskip("eventbridge_sdk.patterns._speedups")
+
+    class Tag(str):
+        pass
+
+    hit = _speedups.Node(((0, "hit"),), ())
+    other = _speedups.Node(((1, "other"),), ())
+    root = _speedups.Node((), (_edge(exact={Tag("x"): (hit,), "y": (other,), 3: (other,)}),))
+
+    assert _speedups.match(root, {"a": "x"}, 1) == ["hit"]
+    assert _speedups.match(root, {"a": "y"}, 1) == ["other"]
+    assert _speedups.match(root, {"a": 3}, 1) == ["other"]
+    assert _speedups.match(root, {"a": "z"}, 1) == []
+
+
+@native_only
+def test_large_exact_tables_find_every_key_and_nothing_else() -> None:
+    idx: RuleIndex[int] = RuleIndex(native=True)
+    for i in range(5000):
+        idx.add(i, compile_pattern({"type": [f"t{i}", f"u{i}é"]}))
+
+    assert all(idx.match({"type": f"t{i}"}) == [i] for i in range(5000))
+    assert all(idx.match({"type": f"u{i}é"}) == [i] for i in range(0, 5000, 7))
+    assert idx.match({"type": "t5000"}) == []
+    assert idx.match({"type": "".join(["t", "1"])}) == [1]  # equal text, another object
+
+
+@native_only
+def test_paths_longer_than_the_inline_keys_and_many_rules_found_out_of_order() -> None:
+    engines: list[RuleIndex[int]] = [RuleIndex(native=True), RuleIndex(native=False)]
+    deep = {"a": {"b": {"c": {"d": {"e": ["x"]}}}}}
+    for idx in engines:
+        for i in range(40):
+            idx.add(i, compile_pattern(deep if i % 2 else {"a": {"b": {"c": {"f": [i]}}}}))
+        for i in range(0, 40, 4):  # re-added rules come last, whatever their key
+            idx.remove(i)
+            idx.add(i, compile_pattern({"$or": [deep, {"a": {"b": {"c": {"f": [-1]}}}}]}))
+    event = {"a": {"b": {"c": {"d": {"e": "x"}, "f": -1}}}}
+
+    expected = [i for i in range(40) if i % 2] + list(range(0, 40, 4))
+    assert [idx.match(event) for idx in engines] == [expected, expected]
