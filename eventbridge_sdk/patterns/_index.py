@@ -272,9 +272,8 @@ class RuleIndex(Generic[K]):
         path_id = self._path_ids.get(path)
         if path_id is None:
             path_id = self._path_ids[path] = len(self._paths)
-            # Interned keys are the very objects of the keys of events built in code (dict
-            # displays, Event.to_dict()): a dict lookup then stops at the first identity check.
-            path = tuple(map(sys.intern, path))
+            if _INTERN:
+                path = tuple(map(sys.intern, path))
             self._paths.append(path)
             self._keys.append(path[0] if len(path) == 1 else path)
         return path_id
@@ -321,6 +320,13 @@ class RuleIndex(Generic[K]):
 
     def __repr__(self) -> str:
         return f"RuleIndex({len(self._rules)} rules)"
+
+
+#: Whether the index interns the keys of its paths: interned keys are the very objects of the
+#: keys of events built in code (dict displays, ``Event.to_dict()``), so that a dict lookup
+#: stops at its first identity check. Not on 3.12, where early releases never free interned
+#: strings and an index whose rules come and go would keep every field name it saw.
+_INTERN = sys.version_info[:2] != (3, 12)
 
 
 def _order(rule: _Rule) -> int:

@@ -4,16 +4,17 @@
  * A Node is an immutable snapshot of one trie node, built by _native.py bottom-up: the rules
  * whose clauses end there, and per event path the tables that lead on (EDGE_* below). Node()
  * checks the layout once and keeps it as C structs whose objects are borrowed from the edge
- * tuples the node holds.
+ * tuples the node holds, except for the str keys of the tables, which it copies (with new
+ * references) into arrays of its own: a str value is looked up there, never in the dict.
  *
  * match(root, event, n_paths) finds the rules of every node the event reaches, exactly as the
  * generated Python node functions of _codegen.py do, and returns their keys in rule order,
  * each once. It returns None where those functions raise Fallback (an array or a value of an
  * unusual type on a path the rules read); the Python trie walker then decides.
  *
- * The dicts of a snapshot are built by this package and never changed; match() still checks
- * the type of everything it takes out of them, so a malformed table raises TypeError instead
- * of crashing.
+ * The dicts of a snapshot are built by this package and never changed (a change after Node()
+ * would reach lookups of other values but not of str); match() still checks the type of
+ * everything it takes out of them, so a malformed table raises TypeError instead of crashing.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -199,16 +200,19 @@ parse_steps(PyObject *steps, const char *what, PyObject **into)
 static void
 table_free(Table *table)
 {
-    if (table->slots != NULL) {
-        for (size_t i = 0; i <= table->mask; i++) {
-            Py_XDECREF(table->slots[i].key);
-            Py_XDECREF(table->slots[i].steps);
-        }
-        PyMem_Free(table->slots);
-    }
+    /* Detach first: whatever a release runs finds the table empty, not half freed. */
+    StrSlot *slots = table->slots;
+    size_t mask = table->mask;
     table->slots = NULL;
     table->dict = NULL;
     table->mask = 0;
+    if (slots != NULL) {
+        for (size_t i = 0; i <= mask; i++) {
+            Py_XDECREF(slots[i].key);
+            Py_XDECREF(slots[i].steps);
+        }
+        PyMem_Free(slots);
+    }
 }
 
 static int
@@ -268,9 +272,12 @@ table_slots(Table *into)
     return 0;
 }
 
+/* Slots for tables of more than this many keys (never, for tables no str is looked up in). */
+#define NO_SLOTS PY_SSIZE_T_MAX
+
 /* On failure, what was allocated is left for table_free. */
 static int
-parse_table(PyObject *table, const char *what, Table *into)
+parse_table(PyObject *table, const char *what, Table *into, Py_ssize_t slots_above)
 {
     into->dict = NULL;
     into->slots = NULL;
@@ -293,7 +300,7 @@ parse_table(PyObject *table, const char *what, Table *into)
         }
     }
     into->dict = table;
-    return table_slots(into);
+    return PyDict_GET_SIZE(table) > slots_above ? table_slots(into) : 0;
 }
 
 static int
@@ -334,7 +341,8 @@ parse_slices(PyObject *tables, const char *what, Slices *into)
             }
             return -1;
         }
-        if (parse_table(PyTuple_GET_ITEM(pair, 1), what, &slice->table) < 0) {
+        /* small tables are compared in place, from the keys and steps below */
+        if (parse_table(PyTuple_GET_ITEM(pair, 1), what, &slice->table, SMALL_TABLE) < 0) {
             return -1;
         }
         if (slice->table.dict == NULL) {
@@ -452,14 +460,16 @@ parse_test(PyObject *item, Test *test)
 static void
 slices_free(Slices *slices)
 {
-    for (Py_ssize_t i = 0; i < slices->count; i++) {
-        Py_CLEAR(slices->items[i].keys);
-        Py_CLEAR(slices->items[i].steps);
-        table_free(&slices->items[i].table);
-    }
-    PyMem_Free(slices->items);
+    Slice *items = slices->items;
+    Py_ssize_t count = slices->count;
     slices->items = NULL;
     slices->count = 0;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        Py_CLEAR(items[i].keys);
+        Py_CLEAR(items[i].steps);
+        table_free(&items[i].table);
+    }
+    PyMem_Free(items);
 }
 
 static int
@@ -538,14 +548,14 @@ parse_edge(PyObject *spec, Edge *edge)
             edge->max_id = edge->keys[i].id;
         }
     }
-    if (parse_table(PyTuple_GET_ITEM(spec, EDGE_EXACT), "exact", &edge->exact) < 0 ||
-        parse_table(PyTuple_GET_ITEM(spec, EDGE_BOOLS), "bools", &edge->bools) < 0 ||
+    if (parse_table(PyTuple_GET_ITEM(spec, EDGE_EXACT), "exact", &edge->exact, 0) < 0 ||
+        parse_table(PyTuple_GET_ITEM(spec, EDGE_BOOLS), "bools", &edge->bools, NO_SLOTS) < 0 ||
         parse_slices(PyTuple_GET_ITEM(spec, EDGE_PREFIX), "prefix", &edge->prefix) < 0 ||
         parse_slices(PyTuple_GET_ITEM(spec, EDGE_SUFFIX), "suffix", &edge->suffix) < 0 ||
-        parse_table(PyTuple_GET_ITEM(spec, EDGE_IC), "ic", &edge->ic) < 0 ||
+        parse_table(PyTuple_GET_ITEM(spec, EDGE_IC), "ic", &edge->ic, 0) < 0 ||
         parse_slices(PyTuple_GET_ITEM(spec, EDGE_PREFIX_IC), "prefix_ic", &edge->prefix_ic) < 0 ||
         parse_slices(PyTuple_GET_ITEM(spec, EDGE_SUFFIX_IC), "suffix_ic", &edge->suffix_ic) < 0 ||
-        parse_table(PyTuple_GET_ITEM(spec, EDGE_EQUAL), "equal", &edge->equal) < 0 ||
+        parse_table(PyTuple_GET_ITEM(spec, EDGE_EQUAL), "equal", &edge->equal, NO_SLOTS) < 0 ||
         parse_bounds(PyTuple_GET_ITEM(spec, EDGE_BELOW), "below", edge->bounds[0],
                      &edge->bound_doubles[0]) < 0 ||
         parse_bounds(PyTuple_GET_ITEM(spec, EDGE_BELOW_EQ), "below_eq", edge->bounds[1],
@@ -599,10 +609,11 @@ parse_edge(PyObject *spec, Edge *edge)
 static void
 Node_free_edges(NodeObject *self)
 {
-    for (Py_ssize_t i = 0; i < self->n_edges; i++) {
+    Py_ssize_t count = self->n_edges;
+    self->n_edges = 0; /* a walk that reaches the node meanwhile sees no edges */
+    for (Py_ssize_t i = 0; i < count; i++) {
         edge_free(&self->edges[i]);
     }
-    self->n_edges = 0;
 }
 
 static PyObject *
@@ -1222,8 +1233,12 @@ visit(NodeObject *node, Walk *w, int depth)
 static int
 by_order(const void *a, const void *b)
 {
-    long long x = ((const Found *)a)->order, y = ((const Found *)b)->order;
-    return (x > y) - (x < y);
+    const Found *x = a, *y = b;
+    if (x->order != y->order) {
+        return (x->order > y->order) - (x->order < y->order);
+    }
+    /* Equal orders (only in a hand-made snapshot): the same entry side by side, to dedupe. */
+    return (x->entry > y->entry) - (x->entry < y->entry);
 }
 
 /* The keys of the entries found (at least one), each entry once, by order. */

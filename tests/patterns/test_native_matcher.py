@@ -343,3 +343,20 @@ def test_paths_longer_than_the_inline_keys_and_many_rules_found_out_of_order() -
 
     expected = [i for i in range(40) if i % 2] + list(range(0, 40, 4))
     assert [idx.match(event) for idx in engines] == [expected, expected]
+
+
+@native_only
+def test_entries_of_equal_order_reached_twice_come_back_once_each() -> None:
+    _speedups = pytest.importorskip("eventbridge_sdk.patterns._speedups")
+    twice = _speedups.Node(((1, "a"), (1, "b")), ())  # only a hand-made snapshot shares orders
+    root = _speedups.Node(
+        (),
+        (
+            _edge(path=("p",), ids=(0,), exact={"x": (twice,)}),
+            _edge(path=("q",), ids=(1,), exact={"x": (twice,)}),
+        ),
+    )
+
+    found = _speedups.match(root, {"p": "x", "q": "x"}, 2)
+
+    assert sorted(found) == ["a", "b"]
