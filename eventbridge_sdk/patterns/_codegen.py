@@ -139,8 +139,9 @@ def build(node: Node, paths: list[Path]) -> NodeCall:
             em.line(2, f"out.append({em.const(rules[0])})")
         else:
             em.line(2, f"out.extend({em.const(rules)})")
+    repeating = node.repeating()
     for path_id, edges in node.edge_list:
-        em.dedupe = node.repeats(path_id)
+        em.dedupe = path_id in repeating
         _read(em, paths[path_id])
         if em.dedupe:
             em.line(2, "seen = set()")

@@ -63,8 +63,9 @@ def build(node: Node, paths: list[Path], path_id: Callable[[Path], int]) -> Any:
     for child in node.children.values():
         build(child, paths, path_id)
     rules = tuple(dict.fromkeys(clause.rule.entry for clause in node.terminals))
+    repeating = node.repeating()
     edges = tuple(
-        _edge(paths[at], edges, path_id, dedupe=node.repeats(at)) for at, edges in node.edge_list
+        _edge(paths[at], edges, path_id, dedupe=at in repeating) for at, edges in node.edge_list
     )
     node.native = _speedups.Node(rules, edges)
     return node.native

@@ -68,15 +68,15 @@ class Node:
             edges.link(leaf, node)
         return node
 
-    def repeats(self, path_id: int) -> bool:
-        """Whether one event value can reach a child at ``path_id`` by two conditions of its
+    def repeating(self) -> frozenset[int]:
+        """The path ids at which one event value can reach a child by two conditions of its
         leaf (``[{"prefix": "a"}, {"prefix": "ab"}]``): matching then visits each child once
         per edge, or a clause of such leaves would be walked once per combination."""
-        return any(
-            child.path_id == path_id
-            and len(child.leaf.conditions) > 1
-            and any(condition.kind != "exact" for condition in child.leaf.conditions)
+        return frozenset(
+            child.path_id
             for child in self.children.values()
+            if len(child.leaf.conditions) > 1
+            and any(condition.kind != "exact" for condition in child.leaf.conditions)
         )
 
     def drop_child(self, node: Node) -> None:

@@ -247,7 +247,7 @@ def test_overlapping_conditions_of_one_leaf_do_not_multiply_the_walk() -> None:
         idx: RuleIndex[str] = RuleIndex(native=native)
         idx.add("r", pattern)
         assert idx.match(event) == ["r"]
-    assert all(idx._root.repeats(path_id) for path_id, _ in idx._root.edge_list)
+    assert idx._root.repeating() == {path_id for path_id, _ in idx._root.edge_list}
     out: list[Any] = []
     build(idx._root, idx._paths)(event, out)
     assert len(out) == 1, "the generated code reached the rule more than once"
@@ -360,3 +360,26 @@ def test_entries_of_equal_order_reached_twice_come_back_once_each() -> None:
     found = _speedups.match(root, {"p": "x", "q": "x"}, 2)
 
     assert sorted(found) == ["a", "b"]
+
+
+@pytest.mark.parametrize("native", [False, pytest.param(True, marks=native_only)])
+def test_building_a_node_looks_at_its_children_once_however_many_paths_it_reads(
+    native: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eventbridge_sdk.patterns._trie import Node
+
+    calls: list[Node] = []
+    repeating = Node.repeating
+
+    def counted(node: Node) -> frozenset[int]:
+        calls.append(node)
+        return repeating(node)
+
+    monkeypatch.setattr(Node, "repeating", counted)
+    idx: RuleIndex[int] = RuleIndex(native=native)
+    for i in range(200):  # 200 paths at the root, one child on each
+        idx.add(i, compile_pattern({"data": {f"f{i}": [i]}}))
+
+    assert idx.match({"data": {"f3": 3}}) == [3]
+    assert len(calls) == 201  # the root and its 200 children, each once
+    assert len(set(map(id, calls))) == 201
