@@ -19,6 +19,7 @@ Example::
 from __future__ import annotations
 
 from ._app import EventBridge
+from ._dead_letters import DeadLetterEntry, DeadLetters
 from ._declarations import Bus, Rule, Target
 from ._errors import (
     ConfigurationError,
@@ -34,10 +35,13 @@ from ._errors import (
     RuntimeStateError,
     StoreClosedError,
     StoreError,
+    TransformFailedError,
     UnknownBusError,
 )
 from ._event import Event
-from ._settings import RuntimeSettings, Settings
+from ._policies import DeadLetter, DeliveryPolicy, Drop, Retry, RetryPolicy
+from ._settings import DeliverySettings, RuntimeSettings, Settings
+from ._status import BridgeStatus, BusStatus, TargetStatus
 from .patterns import compile_pattern
 from .sinks import BatchError, Delivery, FunctionSink, Sink, SinkContext
 
@@ -45,11 +49,19 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BatchError",
+    "BridgeStatus",
     "Bus",
+    "BusStatus",
     "compile_pattern",
     "ConfigurationError",
+    "DeadLetter",
+    "DeadLetterEntry",
+    "DeadLetters",
     "Delivery",
     "DeliveryError",
+    "DeliveryPolicy",
+    "DeliverySettings",
+    "Drop",
     "DuplicateNameError",
     "Event",
     "EventBridge",
@@ -61,6 +73,8 @@ __all__ = [
     "InvalidReplyError",
     "InvalidTransformError",
     "PayloadValidationError",
+    "Retry",
+    "RetryPolicy",
     "Rule",
     "RuntimeSettings",
     "RuntimeStateError",
@@ -70,6 +84,8 @@ __all__ = [
     "StoreClosedError",
     "StoreError",
     "Target",
+    "TargetStatus",
+    "TransformFailedError",
     "UnknownBusError",
 ]
 

@@ -15,13 +15,18 @@ from typing import Any
 from dependency_injector import providers
 
 from ._container import OVERRIDABLE, Container
-from ._declarations import Bus
-from ._errors import InvalidEventError, RuntimeStateError, UnknownBusError
+from ._dead_letters import DeadLetters
+from ._declarations import UNSET as _UNSET
+from ._declarations import Bus, Target, delivery_options
+from ._errors import ConfigurationError, InvalidEventError, RuntimeStateError, UnknownBusError
 from ._event import Event, new_event_id
 from ._names import check_name
+from ._policies import DeliveryPolicy, RetryPolicy, Tolerance
 from ._settings import Settings
+from ._status import BridgeStatus, collect_status
 from .patterns import _native as native_patterns
-from .runtime.runner import DeliveryObserver
+from .runtime.delays import Clock
+from .runtime.runner import DELIVERING, DeliveryObserver
 from .runtime.worker import BusSpec, RuleSpec, TargetSpec, Worker
 from .stores.base import Store
 
@@ -71,14 +76,50 @@ class EventBridge:
 
     # -- declarations ----------------------------------------------------------------------
 
-    def bus(self, name: str) -> Bus:
-        """Declare the bus ``name``, or return it if it is declared already."""
+    def bus(
+        self,
+        name: str,
+        *,
+        retry: RetryPolicy | Mapping[str, Any] = _UNSET,
+        dead_letter: str | None = _UNSET,
+        tolerance: Tolerance = _UNSET,
+        non_retryable: type[BaseException] | tuple[type[BaseException], ...] = _UNSET,
+    ) -> Bus:
+        """Declare the bus ``name``, or return it if it is declared already.
+
+        ``retry``, ``dead_letter``, ``tolerance`` and ``non_retryable`` are defaults for the
+        targets of the bus's rules (see :meth:`Rule.target`); give them once, on any one of the
+        declarations of the bus.
+
+        Example::
+
+            payments = bridge.bus("payments", retry=RetryPolicy.AWS, dead_letter="payments-dlq")
+        """
+        delivery = delivery_options(
+            f"bus {name!r}",
+            retry=retry,
+            dead_letter=dead_letter,
+            tolerance=tolerance,
+            non_retryable=non_retryable,
+        )
         existing = self._buses.get(name) if isinstance(name, str) else None
         if existing is not None:
+            if delivery and existing.delivery and delivery != existing.delivery:
+                raise ConfigurationError(
+                    f"bus {name!r} is declared already with other delivery options "
+                    f"({dict(existing.delivery)}); give them on one declaration only"
+                )
+            if delivery:
+                existing.delivery = delivery
             return existing
         self._check_declarable(f"bus {name!r}")
         check_name("bus", name)
-        bus = self._buses[name] = Bus(self, name)
+        if delivery.get("dead_letter") == name:
+            raise ConfigurationError(
+                f"bus {name!r}: dead_letter is the bus itself; a dead letter would come back to "
+                "the rule that failed it. Name another bus"
+            )
+        bus = self._buses[name] = Bus(self, name, delivery)
         return bus
 
     @property
@@ -161,7 +202,8 @@ class EventBridge:
         if not bodies:
             return []
         store = await self._opened_store()
-        positions = await store.append(name, bodies)
+        # A handler's reply never waits for room its own delivery would have to free.
+        positions = await store.append(name, bodies, block=not DELIVERING.get())
         highest = self._published.setdefault(name, {})
         for partition, offset in positions:
             if offset > highest.get(partition, -1):
@@ -194,6 +236,8 @@ class EventBridge:
         if self._worker is not None:
             raise RuntimeStateError("the bridge is already running")
         self._check_reply_buses()
+        for dead_letter in self.dead_letter_buses():
+            self.bus(dead_letter)  # a dead-letter bus needs no declaration of its own
         store = await self._opened_store()
         specs = [self._bus_spec(bus) for bus in self._buses.values()]
         with self._container.observers.override(providers.Object(tuple(self._observers))):
@@ -223,6 +267,98 @@ class EventBridge:
                             f"bridge.bus({target.reply_to!r})"
                         )
 
+    def delivery_policy(self, target: Target) -> DeliveryPolicy:
+        """The delivery policy a target runs with: its own options, else its rule's, its
+        bus's, then the bridge's settings (``EVENTBRIDGE_DELIVERY__*``)."""
+        defaults = self.settings.delivery
+        resolved: dict[str, Any] = {
+            "retry": defaults.retry_policy(),
+            "dead_letter": defaults.dead_letter,
+            "tolerance": defaults.tolerance,
+        }
+        rule = target.rule
+        for level in (rule.bus.delivery, rule.delivery, target.delivery):
+            resolved.update(level)
+        return DeliveryPolicy(**resolved)
+
+    def targets(self) -> list[Target]:
+        """Every declared target, bus by bus, rule by rule."""
+        return [
+            target
+            for bus in self._buses.values()
+            for rule in bus.rules.values()
+            for target in rule.targets.values()
+        ]
+
+    def find_target(self, name: str) -> Target:
+        """The target ``name`` names: a target name, ``rule/target`` or ``bus/rule/target``.
+
+        Raises :class:`LookupError` when it names none or several.
+        """
+        targets = self.targets()
+        found = [t for t in targets if t.full_name == name or t.full_name.endswith("/" + name)]
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            declared = [t.full_name for t in targets]
+            raise LookupError(f"no target {name!r}; declared targets: {declared}")
+        names = [t.full_name for t in found]
+        raise LookupError(f"{name!r} names several targets ({names}); use bus/rule/target")
+
+    def dead_letter_buses(self) -> list[str]:
+        """The buses that targets of this bridge dead-letter to, in declaration order."""
+        names = [self.delivery_policy(t).dead_letter for t in self.targets()]
+        default = self.settings.delivery.dead_letter
+        return list(
+            dict.fromkeys([n for n in names if n is not None] or ([default] if default else []))
+        )
+
+    @property
+    def clock(self) -> Clock:
+        """The runtime's clock: due times of retries, ages of events (tests replace it)."""
+        clock: Clock = self._container.clock()
+        return clock
+
+    @property
+    def dead_letters(self) -> DeadLetters:
+        """List, inspect, replay and purge dead letters.
+
+        Example::
+
+            for letter in await bridge.dead_letters.list():
+                print(letter.runner, letter.reason, letter.error)
+            await bridge.dead_letters.replay(target="orders/paid/charge")
+        """
+        return DeadLetters(self)
+
+    async def status(self) -> BridgeStatus:
+        """Where every bus and target stands: appended, committed, pending, retries waiting,
+        dead letters, paused targets, and what each runner did since the start.
+
+        Example::
+
+            status = await bridge.status()
+            for target in status.targets:
+                print(target.name, target.delayed, target.paused)
+        """
+        return await collect_status(self, await self._opened_store(), self._worker)
+
+    def _wake_delays(self) -> None:
+        """Make the running worker look at the delay queue now (a replay was scheduled)."""
+        if self._worker is not None:
+            self._worker.delays.wake()
+
+    def resume(self, target: str) -> bool:
+        """Resume a target paused under tolerance ``"none"``; return whether it was paused.
+
+        ``target`` is a target name, ``rule/target`` or ``bus/rule/target``.
+        """
+        name = self.find_target(target).full_name
+        worker = self._worker
+        if worker is None:
+            raise RuntimeStateError("resume() needs a running bridge; a restart resumes anyway")
+        return worker.runners[name].resume()
+
     def _bus_spec(self, bus: Bus) -> BusSpec:
         function_sink = self._container.function_sink()
         rules = []
@@ -236,7 +372,17 @@ class EventBridge:
                         target.handler, reply_to=target.reply_to, signature=target.signature
                     )
                 transform = target.transform.apply if target.transform is not None else None
-                targets.append(TargetSpec(target.name, sink, target.concurrency, transform))
+                targets.append(
+                    TargetSpec(
+                        target.name,
+                        sink,
+                        target.concurrency,
+                        transform,
+                        self.delivery_policy(target),
+                        target.queue_size,
+                        target.rate_limit,
+                    )
+                )
             if targets:
                 rules.append(RuleSpec(rule.name, rule.pattern, tuple(targets)))
         return BusSpec(bus.name, tuple(rules))
@@ -292,7 +438,57 @@ class EventBridge:
         async with asyncio.timeout(timeout):
             await self._settle(worker)
 
-    def _progress(self) -> str:
+    def observe(
+        self,
+        *,
+        deliveries: DeliveryObserver | None = None,
+        publishes: Callable[[str, list[Event]], None] | None = None,
+    ) -> contextlib.AbstractContextManager[None]:
+        """Call ``deliveries(delivery, error)`` after every delivery attempt and
+        ``publishes(bus, events)`` after every publish, while the returned context lasts.
+
+        Delivery observers are taken when the runtime starts: enter the block before it.
+        """
+        return _Observing(self, deliveries, publishes)
+
+    @property
+    def idle(self) -> bool:
+        """Whether everything published through this bridge is processed and no target has
+        work queued (retries due later may still wait in the store)."""
+        worker = self._worker
+        if worker is None:
+            return True
+        for bus, offsets in self._published.items():
+            pipeline = worker.pipelines.get(bus)
+            if pipeline is not None and not all(
+                pipeline.tracker.passed(partition, offset) for partition, offset in offsets.items()
+            ):
+                return False
+        return all(runner.idle for runner in worker.runners.values())
+
+    async def wait_delays_settled(self) -> None:
+        """Wait until no retry or backlog is due for a running target and every target is idle."""
+        worker = self._worker
+        if worker is None:
+            raise RuntimeStateError("the bridge is not running; call start() first")
+        await worker.wait_delays_settled()
+
+    async def next_due(self) -> float | None:
+        """When the next retry or backlog entry of a running, unpaused target is due (clock
+        time), or ``None`` when none waits."""
+        worker = self._worker
+        if worker is None:
+            return None
+        runners = worker.runners
+        stats = await worker.store.delayed(self.settings.group)
+        due = [
+            entry.next_due
+            for key, entry in stats.items()
+            if key in runners and runners[key].paused is None
+        ]
+        return min(due, default=None)
+
+    def progress(self) -> str:
         """Where each bus this bridge published to stands: for a timed-out wait's message."""
         worker = self._worker
         parts = []
@@ -365,6 +561,28 @@ class EventBridge:
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
         return f"EventBridge(store={self.settings.store!r}, buses={list(self._buses)}, {state})"
+
+
+class _Observing(contextlib.AbstractContextManager[None]):
+    def __init__(
+        self,
+        bridge: EventBridge,
+        deliveries: DeliveryObserver | None,
+        publishes: Callable[[str, list[Event]], None] | None,
+    ) -> None:
+        self._bridge = bridge
+        self._deliveries = deliveries
+        self._publishes = publishes
+        if deliveries is not None:
+            bridge._observers.append(deliveries)
+        if publishes is not None:
+            bridge._publish_observers.append(publishes)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._deliveries is not None:
+            self._bridge._observers.remove(self._deliveries)
+        if self._publishes is not None:
+            self._bridge._publish_observers.remove(self._publishes)
 
 
 class _Overrides(contextlib.AbstractContextManager[None]):

@@ -13,6 +13,7 @@ from typing import Any
 from dependency_injector import containers, providers
 
 from ._settings import Settings
+from .runtime.delays import Clock
 from .runtime.pipeline import PipelineOptions
 from .runtime.worker import Worker, WorkerOptions
 from .sinks.function import FunctionSink
@@ -32,7 +33,7 @@ def _executor(settings: Settings) -> ThreadPoolExecutor:
     )
 
 
-def _worker_options(settings: Settings, observers: tuple[Any, ...]) -> WorkerOptions:
+def _worker_options(settings: Settings, observers: tuple[Any, ...], clock: Clock) -> WorkerOptions:
     runtime = settings.runtime
     pipeline = PipelineOptions(
         group=settings.group,
@@ -44,7 +45,11 @@ def _worker_options(settings: Settings, observers: tuple[Any, ...]) -> WorkerOpt
         pipeline=pipeline,
         worker_name=settings.worker_name,
         target_concurrency=runtime.target_concurrency,
+        target_queue_size=runtime.target_queue_size,
         observers=observers,
+        clock=clock,
+        claim_lease=runtime.claim_lease,
+        delay_poll_interval=runtime.delay_poll_interval,
     )
 
 
@@ -55,10 +60,11 @@ class Container(containers.DeclarativeContainer):
     observers = providers.Object(())
     store = providers.Singleton(_store, settings)
     executor = providers.Singleton(_executor, settings)
+    clock = providers.Singleton(Clock)
     function_sink = providers.Object(FunctionSink)
-    worker_options = providers.Factory(_worker_options, settings, observers)
+    worker_options = providers.Factory(_worker_options, settings, observers, clock)
     worker = providers.Factory(Worker, store=store, executor=executor, options=worker_options)
 
 
-OVERRIDABLE = ("executor", "function_sink", "store", "worker_options")
+OVERRIDABLE = ("clock", "executor", "function_sink", "store", "worker_options")
 """The components a user may replace with :meth:`EventBridge.override`."""

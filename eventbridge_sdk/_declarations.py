@@ -9,10 +9,11 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from ._errors import DuplicateNameError, InvalidNameError, InvalidPatternError
+from ._errors import ConfigurationError, DuplicateNameError, InvalidNameError, InvalidPatternError
 from ._event import Event
 from ._handlers import HandlerSignature
 from ._names import check_name
+from ._policies import RetryPolicy, Tolerance, check_tolerance
 from .patterns import Pattern, compile_pattern
 from .sinks.base import Sink
 from .transforms import Transform, TransformSpec, compile_transform
@@ -20,9 +21,53 @@ from .transforms import Transform, TransformSpec, compile_transform
 if TYPE_CHECKING:
     from ._app import EventBridge
 
-__all__ = ["Bus", "Rule", "Target"]
+__all__ = ["UNSET", "Bus", "Rule", "Target", "delivery_options"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+UNSET: Any = type("Unset", (), {"__repr__": lambda self: "<unset>"})()
+"""Tells an option that was not passed from one passed as ``None``."""
+
+ErrorTypes = type[BaseException] | tuple[type[BaseException], ...]
+
+
+def delivery_options(
+    where: str,
+    *,
+    retry: Any = UNSET,
+    dead_letter: Any = UNSET,
+    tolerance: Any = UNSET,
+    non_retryable: Any = UNSET,
+) -> dict[str, Any]:
+    """Check the delivery options given to a declaration; return those that were passed."""
+    options: dict[str, Any] = {}
+    if retry is not UNSET:
+        if isinstance(retry, Mapping):
+            try:
+                retry = RetryPolicy(**retry)
+            except TypeError as exc:
+                raise ConfigurationError(f"{where}: retry: {exc}") from None
+        if not isinstance(retry, RetryPolicy):
+            raise ConfigurationError(
+                f"{where}: retry must be a RetryPolicy (or a mapping of its fields), got "
+                f"{retry!r}; RetryPolicy.NO_RETRY makes one attempt only"
+            )
+        options["retry"] = retry
+    if dead_letter is not UNSET:
+        if dead_letter is not None:
+            check_name("bus", dead_letter, f"dead_letter of {where}")
+        options["dead_letter"] = dead_letter
+    if tolerance is not UNSET:
+        options["tolerance"] = check_tolerance(tolerance, where)
+    if non_retryable is not UNSET:
+        types = non_retryable if isinstance(non_retryable, tuple | list) else (non_retryable,)
+        for kind in types:
+            if not (isinstance(kind, type) and issubclass(kind, BaseException)):
+                raise ConfigurationError(
+                    f"{where}: non_retryable must be exception classes, got {kind!r}"
+                )
+        options["non_retryable"] = tuple(types)
+    return options
 
 
 class Target:
@@ -42,6 +87,9 @@ class Target:
         concurrency: int | None = None,
         transform: Transform | None = None,
         reply_to: str | None = None,
+        rate_limit: float | None = None,
+        queue_size: int | None = None,
+        delivery: Mapping[str, Any] | None = None,
     ) -> None:
         self.rule = rule
         self.name = name
@@ -49,6 +97,13 @@ class Target:
         self.signature = signature
         self.sink = sink
         self.concurrency = concurrency
+        self.rate_limit = rate_limit
+        """Events per second at most (a token bucket); ``None``: no limit."""
+        self.queue_size = queue_size
+        """Events queued in memory at most; more wait in the store."""
+        self.delivery: Mapping[str, Any] = delivery or {}
+        """The delivery options declared on this target (the rest come from its rule, bus,
+        bridge)."""
         self.transform = transform
         """The compiled transform whose output becomes the ``data`` the target receives."""
         self.reply_to = reply_to
@@ -83,11 +138,14 @@ class Rule:
         name: str,
         pattern: Pattern,
         description: str | None = None,
+        delivery: Mapping[str, Any] | None = None,
     ) -> None:
         self.bus = bus
         self.name = name
         self.pattern = pattern
         self.description = description
+        self.delivery: Mapping[str, Any] = delivery or {}
+        """Delivery options declared on the rule: defaults for its targets."""
         self._targets: dict[str, Target] = {}
 
     @property
@@ -106,6 +164,12 @@ class Rule:
         concurrency: int | None = None,
         transform: TransformSpec | None = None,
         reply_to: str | None = None,
+        retry: RetryPolicy | Mapping[str, Any] = ...,
+        dead_letter: str | None = ...,
+        tolerance: Tolerance = ...,
+        non_retryable: ErrorTypes = ...,
+        rate_limit: float | None = None,
+        queue_size: int | None = None,
     ) -> Callable[[F], F]: ...
 
     def target(
@@ -115,6 +179,12 @@ class Rule:
         concurrency: int | None = None,
         transform: TransformSpec | None = None,
         reply_to: str | None = None,
+        retry: Any = UNSET,
+        dead_letter: Any = UNSET,
+        tolerance: Any = UNSET,
+        non_retryable: Any = UNSET,
+        rate_limit: float | None = None,
+        queue_size: int | None = None,
     ) -> Any:
         """Decorate a sync or async function to make it a target of this rule.
 
@@ -126,20 +196,38 @@ class Rule:
         - ``transform`` reshapes each event's data for this target (see
           :mod:`eventbridge_sdk.transforms`); it is checked now, not at delivery.
         - ``reply_to`` names a bus: events the handler returns are published there.
+        - ``retry`` (a :class:`RetryPolicy`), ``dead_letter`` (a bus name, or ``None`` to drop
+          what fails for good), ``tolerance`` (``"all"`` or ``"none"``) override the rule's,
+          bus's and bridge's; ``non_retryable`` names exception types that go straight to the
+          dead letter.
+        - ``rate_limit`` bounds the events per second; ``queue_size`` the events held in
+          memory for this target (the rest wait in the store).
 
         The handler's parameters are filled from their annotations: ``Event`` gets the event, a
         pydantic model, dataclass or other type gets the (transformed) data validated into it.
         """
 
         if callable(name):  # @rule.target without parentheses
-            self._declare_handler(name, None, None, None, None, sys._getframe(1).f_locals)
+            self._declare_handler(name, None, sys._getframe(1).f_locals)
             return name
         target_name = name
+        options = {
+            "concurrency": concurrency,
+            "transform": transform,
+            "reply_to": reply_to,
+            "rate_limit": rate_limit,
+            "queue_size": queue_size,
+            "delivery": delivery_options(
+                f"target of rule {self.name!r} of bus {self.bus.name!r}",
+                retry=retry,
+                dead_letter=dead_letter,
+                tolerance=tolerance,
+                non_retryable=non_retryable,
+            ),
+        }
 
         def decorate(handler: F) -> F:
-            self._declare_handler(
-                handler, target_name, concurrency, transform, reply_to, sys._getframe(1).f_locals
-            )
+            self._declare_handler(handler, target_name, sys._getframe(1).f_locals, **options)
             return handler
 
         return decorate
@@ -155,17 +243,15 @@ class Rule:
             @orders.rule("audit")
             async def audit(event: Event) -> None: ...
         """
-        self._declare_handler(handler, None, None, None, None, sys._getframe(1).f_locals)
+        self._declare_handler(handler, None, sys._getframe(1).f_locals)
         return handler
 
     def _declare_handler(
         self,
         handler: Callable[..., Any],
         name: str | None,
-        concurrency: int | None,
-        transform: TransformSpec | None,
-        reply_to: str | None,
         caller_locals: Mapping[str, Any],
+        **given: Any,
     ) -> Target:
         if not callable(handler):
             raise TypeError(
@@ -174,13 +260,7 @@ class Rule:
             )
         # Annotations may name types visible only where the handler is declared (a test
         # function's imports, say); the declaring frame's locals resolve them.
-        options: dict[str, Any] = {
-            "handler": handler,
-            "concurrency": concurrency,
-            "transform": transform,
-            "reply_to": reply_to,
-            "localns": caller_locals,
-        }
+        options: dict[str, Any] = {"handler": handler, "localns": caller_locals, **given}
         if name is not None:
             return self._add(name, **options)
         try:
@@ -197,8 +277,17 @@ class Rule:
         *,
         concurrency: int | None = None,
         transform: TransformSpec | None = None,
+        retry: RetryPolicy | Mapping[str, Any] = UNSET,
+        dead_letter: str | None = UNSET,
+        tolerance: Tolerance = UNSET,
+        non_retryable: ErrorTypes = UNSET,
+        rate_limit: float | None = None,
+        queue_size: int | None = None,
     ) -> Target:
-        """Add a target that delivers to ``sink`` (any object that fills the Sink protocol)."""
+        """Add a target that delivers to ``sink`` (any object that fills the Sink protocol).
+
+        The options are those of :meth:`target`.
+        """
         for method in ("start", "put", "flush", "pre_commit", "stop"):
             if not callable(getattr(sink, method, None)):
                 raise TypeError(
@@ -212,7 +301,22 @@ class Rule:
                 f"(how many deliveries one put() may carry) must be a whole number >= 1, got "
                 f"{max_batch!r}"
             )
-        return self._add(name, sink=sink, concurrency=concurrency, transform=transform)
+        delivery = delivery_options(
+            f"target {name!r} of rule {self.name!r} of bus {self.bus.name!r}",
+            retry=retry,
+            dead_letter=dead_letter,
+            tolerance=tolerance,
+            non_retryable=non_retryable,
+        )
+        return self._add(
+            name,
+            sink=sink,
+            concurrency=concurrency,
+            transform=transform,
+            rate_limit=rate_limit,
+            queue_size=queue_size,
+            delivery=delivery,
+        )
 
     def _add(
         self,
@@ -223,6 +327,9 @@ class Rule:
         concurrency: int | None = None,
         transform: TransformSpec | None = None,
         reply_to: str | None = None,
+        rate_limit: float | None = None,
+        queue_size: int | None = None,
+        delivery: Mapping[str, Any] | None = None,
         localns: Mapping[str, Any] | None = None,
     ) -> Target:
         where = f"rule {self.name!r} of bus {self.bus.name!r}"
@@ -242,6 +349,29 @@ class Rule:
             )
         if reply_to is not None:
             check_name("bus", reply_to, f"reply_to of target {name!r} of {where}")
+        if queue_size is not None and (
+            not isinstance(queue_size, int) or isinstance(queue_size, bool) or queue_size < 1
+        ):
+            raise ValueError(
+                f"target {name!r} of {where}: queue_size must be a whole number >= 1, "
+                f"got {queue_size!r}"
+            )
+        if rate_limit is not None and (
+            isinstance(rate_limit, bool)
+            or not isinstance(rate_limit, int | float)
+            or not rate_limit > 0
+            or rate_limit == float("inf")
+        ):
+            raise ValueError(
+                f"target {name!r} of {where}: rate_limit must be a positive number of events "
+                f"per second, got {rate_limit!r}"
+            )
+        delivery = dict(delivery or {})
+        if delivery.get("dead_letter") == self.bus.name:
+            raise ConfigurationError(
+                f"target {name!r} of {where}: dead_letter is the rule's own bus; a dead letter "
+                "would come back to the rule that failed it. Name another bus"
+            )
         # A handler the runtime cannot call is an error now, not at the first delivery.
         signature = HandlerSignature.of(handler, localns) if handler is not None else None
         target = Target(
@@ -253,6 +383,9 @@ class Rule:
             concurrency=concurrency,
             transform=compile_transform(transform, where=f"target {name!r} of {where}"),
             reply_to=reply_to,
+            rate_limit=rate_limit,
+            queue_size=queue_size,
+            delivery=delivery,
         )
         self._targets[name] = target
         return target
@@ -270,9 +403,13 @@ class Bus:
         await orders.publish(Event(type="order.created", source="/shop"))
     """
 
-    def __init__(self, bridge: EventBridge, name: str) -> None:
+    def __init__(
+        self, bridge: EventBridge, name: str, delivery: Mapping[str, Any] | None = None
+    ) -> None:
         self.bridge = bridge
         self.name = name
+        self.delivery: Mapping[str, Any] = delivery or {}
+        """Delivery options declared on the bus: defaults for its rules' targets."""
         self._rules: dict[str, Rule] = {}
 
     @property
@@ -286,9 +423,16 @@ class Bus:
         pattern: Mapping[str, Any] | str | None = None,
         *,
         description: str | None = None,
+        retry: RetryPolicy | Mapping[str, Any] = UNSET,
+        dead_letter: str | None = UNSET,
+        tolerance: Tolerance = UNSET,
+        non_retryable: ErrorTypes = UNSET,
     ) -> Rule:
         """Declare a rule: ``pattern`` is an event pattern (a dict or JSON text); ``None``
-        matches every event. Use the result as a decorator, or add targets to it."""
+        matches every event. Use the result as a decorator, or add targets to it.
+
+        ``retry``, ``dead_letter``, ``tolerance`` and ``non_retryable`` are defaults for the
+        rule's targets (see :meth:`Rule.target`)."""
         where = f"bus {self.name!r}"
         self.bridge._check_declarable(f"rule {name!r} of {where}")
         check_name("rule", name, where)
@@ -302,7 +446,19 @@ class Bus:
             error = InvalidPatternError(f"rule {name!r} of {where}: {exc}")
             error.path = exc.path
             raise error from None
-        rule = Rule(self, name, compiled, description)
+        delivery = delivery_options(
+            f"rule {name!r} of {where}",
+            retry=retry,
+            dead_letter=dead_letter,
+            tolerance=tolerance,
+            non_retryable=non_retryable,
+        )
+        if delivery.get("dead_letter") == self.name:
+            raise ConfigurationError(
+                f"rule {name!r} of {where}: dead_letter is the rule's own bus; a dead letter "
+                "would come back to the rule that failed it. Name another bus"
+            )
+        rule = Rule(self, name, compiled, description, delivery)
         self._rules[name] = rule
         return rule
 

@@ -14,7 +14,8 @@ Every error the library raises on purpose derives from :class:`EventBridgeError`
      │    └── StoreClosedError          the store was used after it was closed
      ├── DeliveryError                 a target could not take an event
      │    ├── PayloadValidationError    the event's data does not fit the handler's typed parameter
-     │    └── InvalidReplyError         a handler returned something that is not a reply event
+     │    ├── InvalidReplyError         a handler returned something that is not a reply event
+     │    └── TransformFailedError      a target's transform raised on an event
      └── RuntimeStateError             a lifecycle call in the wrong state
 
 Each message says what was wrong, where (bus, rule, target, path inside a pattern), and what to do.
@@ -36,6 +37,7 @@ __all__ = [
     "RuntimeStateError",
     "StoreClosedError",
     "StoreError",
+    "TransformFailedError",
     "UnknownBusError",
 ]
 
@@ -120,5 +122,13 @@ class RuntimeStateError(EventBridgeError, RuntimeError):
 
 class InvalidReplyError(DeliveryError):
     """A handler returned something that is not a reply event; retrying would not help."""
+
+    retryable = False
+
+
+class TransformFailedError(DeliveryError, ValueError):
+    """A target's transform raised on an event; the same event would fail the same way, so it
+    is not retried (it goes to the dead-letter bus). The transform's error is the ``__cause__``.
+    """
 
     retryable = False

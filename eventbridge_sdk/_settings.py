@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import socket
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DEFAULT_STORE", "RuntimeSettings", "Settings"]
+from ._policies import RetryPolicy
+
+__all__ = ["DEFAULT_STORE", "DeliverySettings", "RuntimeSettings", "Settings"]
 
 DEFAULT_STORE = "sqlite:///.eventbridge/events.db"
 
@@ -38,6 +41,65 @@ class RuntimeSettings(BaseModel):
     stop_timeout: float = Field(
         30.0, gt=0, description="Seconds stop() waits for in-flight deliveries by default."
     )
+    target_queue_size: int = Field(
+        1000,
+        ge=1,
+        description="Events held in memory per target; more wait in the store's delay queue.",
+    )
+    claim_lease: float = Field(
+        300.0,
+        gt=0,
+        description="Seconds a claimed retry stays hidden from other workers before it is "
+        "claimable again (a worker that died).",
+    )
+    delay_poll_interval: float = Field(
+        5.0,
+        gt=0,
+        description="Seconds between looks at the delay queue when nothing wakes the scheduler "
+        "sooner (retries scheduled by other processes).",
+    )
+
+
+_DEFAULT_RETRY = RetryPolicy.DEFAULT
+
+
+class DeliverySettings(BaseModel):
+    """The bridge-wide delivery defaults (``EVENTBRIDGE_DELIVERY__<NAME>``); a bus, a rule or a
+    target may declare its own."""
+
+    max_attempts: int = Field(
+        _DEFAULT_RETRY.max_attempts, ge=1, description="Attempts, the first one included."
+    )
+    backoff: Literal["fixed", "linear", "exponential"] = _DEFAULT_RETRY.backoff
+    initial_delay: float = Field(_DEFAULT_RETRY.initial_delay, ge=0)
+    max_delay: float = Field(_DEFAULT_RETRY.max_delay, ge=0)
+    max_event_age: float | None = Field(_DEFAULT_RETRY.max_event_age, ge=0)
+    jitter: float = Field(_DEFAULT_RETRY.jitter, ge=0, le=1)
+    dead_letter: str | None = Field(
+        "dead-letters",
+        pattern=r"^[A-Za-z0-9._-]{1,127}$",
+        description="The bus events that failed for good go to; empty: none (they are logged "
+        "and dropped).",
+    )
+    tolerance: Literal["all", "none"] = Field(
+        "all", description="'all': dead-letter and go on; 'none': pause the target."
+    )
+
+    @field_validator("dead_letter", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    def retry_policy(self) -> RetryPolicy:
+        """These settings as a :class:`RetryPolicy`."""
+        return RetryPolicy(
+            max_attempts=self.max_attempts,
+            backoff=self.backoff,
+            initial_delay=self.initial_delay,
+            max_delay=self.max_delay,
+            max_event_age=self.max_event_age,
+            jitter=self.jitter,
+        )
 
 
 class Settings(BaseSettings):
@@ -68,3 +130,4 @@ class Settings(BaseSettings):
     )
     worker_name: str = Field(default_factory=_default_worker_name)
     runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)

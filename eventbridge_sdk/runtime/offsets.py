@@ -1,17 +1,27 @@
-"""Offset tracking: which events of a bus every runner is finished with.
+"""Offset tracking: which records of a bus every runner is finished with.
 
-The listener reads events in offset order; each event fans out to zero or more runners, which
-finish in any order. An offset may be committed only when every runner is done with it and with
-everything before it: the low watermark per partition. A crash can then redeliver events after the
-watermark (at-least-once) but never skip one.
+Each record the listener reads fans out to zero or more runners, which finish in any order. A
+runner is finished with a record when it delivered it, dropped it, handed it to the durable
+delay queue (a retry, or a backlog that spilled) or dead-lettered it. Then the record is settled
+with the store in one of two ways, after the store's shape (:attr:`Store.acks`):
+
+- :class:`OffsetTracker` (watermark stores) commits, per partition, the low watermark: the
+  highest offset such that it and everything before it are finished. A crash can redeliver
+  records after the watermark (at-least-once) but never skip one.
+- :class:`AckTracker` (ack stores) acknowledges each finished record on its own. Records come
+  interleaved and a store may hand one out again (its delivery lapsed); a redelivery is tracked
+  like a new record, never dropped as "already seen".
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Sequence
 
-__all__ = ["OffsetTracker"]
+from ..stores.base import Record
+
+__all__ = ["AckTracker", "OffsetTracker"]
 
 
 class _Partition:
@@ -23,26 +33,16 @@ class _Partition:
         self.watermark = watermark
 
 
-class OffsetTracker:
-    """Counts the unfinished deliveries of each event and keeps the low watermark per partition.
-
-    Example::
-
-        tracker = OffsetTracker()
-        tracker.track(0, 7, deliveries=2)
-        tracker.done(0, 7)
-        tracker.done(0, 7)
-        assert tracker.watermarks() == {0: 7}
-    """
+class _Waits:
+    """What the two trackers share: the bound on open records and waits for offsets."""
 
     def __init__(self) -> None:
-        self._partitions: dict[int, _Partition] = {}
         self._in_flight = 0
         self._open_events = 0
         self._room: asyncio.Event | None = None
         self._room_limit = 0
         self.changed = asyncio.Event()
-        """Set whenever a watermark moves; the committer clears it."""
+        """Set whenever something became committable; the committer clears it."""
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
 
     @property
@@ -52,11 +52,11 @@ class OffsetTracker:
 
     @property
     def open_events(self) -> int:
-        """How many tracked events have deliveries not yet done."""
+        """How many tracked records have deliveries not yet done."""
         return self._open_events
 
     async def wait_for_room(self, limit: int) -> None:
-        """Wait until fewer than ``limit`` events are open."""
+        """Wait until fewer than ``limit`` records are open."""
         while self._open_events >= limit:
             self._room = asyncio.Event()
             self._room_limit = limit
@@ -64,6 +64,61 @@ class OffsetTracker:
                 await self._room.wait()
             finally:
                 self._room = None
+
+    def _closed_one(self) -> None:
+        self._open_events -= 1
+        if self._room is not None and self._open_events < self._room_limit:
+            self._room.set()
+
+    @property
+    def waiting(self) -> bool:
+        """Whether anyone waits for an offset to pass."""
+        return bool(self._waiters)
+
+    def passed(self, partition: int, offset: int) -> bool:
+        raise NotImplementedError
+
+    def _wake_waiters(self) -> None:
+        if self._waiters:
+            still: list[tuple[int, int, asyncio.Future[None]]] = []
+            for partition, offset, future in self._waiters:
+                if self.passed(partition, offset):
+                    if not future.done():
+                        future.set_result(None)
+                else:
+                    still.append((partition, offset, future))
+            self._waiters = still
+
+    async def wait_passed(self, partition: int, offset: int) -> None:
+        """Wait until every record up to ``offset`` of ``partition`` is finished."""
+        if self.passed(partition, offset):
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        entry = (partition, offset, future)
+        self._waiters.append(entry)
+        try:
+            await future
+        finally:
+            if not future.done() and entry in self._waiters:
+                self._waiters.remove(entry)
+
+
+class OffsetTracker(_Waits):
+    """Counts the unfinished deliveries of each record and keeps the low watermark per partition.
+
+    Example::
+
+        tracker = OffsetTracker()
+        record = Record(0, 7, b"{}")
+        tracker.track(record, deliveries=2)
+        tracker.done(record)
+        tracker.done(record)
+        assert tracker.watermarks() == {0: 7}
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._partitions: dict[int, _Partition] = {}
 
     def _partition(self, partition: int, offset: int) -> _Partition:
         part = self._partitions.get(partition)
@@ -77,12 +132,13 @@ class OffsetTracker:
             if partition not in self._partitions:
                 self._partitions[partition] = _Partition(offset)
 
-    def track(self, partition: int, offset: int, deliveries: int) -> bool:
-        """Start tracking an event that fans out to ``deliveries`` runners (0: done at once).
+    def track(self, record: Record, deliveries: int) -> bool:
+        """Start tracking a record that fans out to ``deliveries`` runners (0: done at once).
 
         Returns ``False``, tracking nothing, for an offset at or below one already tracked:
-        a record read twice is dispatched once.
+        a log store read twice (a listener restarted) dispatches the record once.
         """
+        partition, offset = record[0], record[1]
         part = self._partition(partition, offset)
         if offset <= (part.order[-1] if part.order else part.watermark):
             return False
@@ -92,13 +148,14 @@ class OffsetTracker:
             self._in_flight += deliveries
             self._open_events += 1
         elif part.order:
-            part.order.append(offset)  # finished, but behind unfinished events
+            part.order.append(offset)  # finished, but behind unfinished records
         else:
-            self._advance(partition, part, offset)
+            self._advance(part, offset)
         return True
 
-    def done(self, partition: int, offset: int) -> None:
-        """Record that one runner finished (delivered, failed for good, or handed on) an event."""
+    def done(self, record: Record) -> None:
+        """Record that one runner finished a record."""
+        partition, offset = record[0], record[1]
         part = self._partitions[partition]
         left = part.remaining[offset] - 1
         self._in_flight -= 1
@@ -106,33 +163,18 @@ class OffsetTracker:
             part.remaining[offset] = left
             return
         del part.remaining[offset]
-        self._open_events -= 1
-        if self._room is not None and self._open_events < self._room_limit:
-            self._room.set()
+        self._closed_one()
         if part.order[0] == offset:
             order, remaining = part.order, part.remaining
             last = order.popleft()
             while order and order[0] not in remaining:
                 last = order.popleft()
-            self._advance(partition, part, last)
+            self._advance(part, last)
 
-    def _advance(self, partition: int, part: _Partition, offset: int) -> None:
+    def _advance(self, part: _Partition, offset: int) -> None:
         part.watermark = offset
         self.changed.set()
-        if self._waiters:
-            still: list[tuple[int, int, asyncio.Future[None]]] = []
-            for waited_partition, waited, future in self._waiters:
-                if waited_partition == partition and waited <= offset:
-                    if not future.done():
-                        future.set_result(None)
-                else:
-                    still.append((waited_partition, waited, future))
-            self._waiters = still
-
-    @property
-    def waiting(self) -> bool:
-        """Whether anyone waits for an offset to pass."""
-        return bool(self._waiters)
+        self._wake_waiters()
 
     def observe_committed(self, committed: dict[int, int]) -> None:
         """Move idle partitions up to offsets committed elsewhere (by another process)."""
@@ -140,28 +182,98 @@ class OffsetTracker:
             part = self._partitions.get(partition)
             if part is None:
                 self._partitions[partition] = part = _Partition(offset)
-                self._advance(partition, part, offset)
+                self._advance(part, offset)
             elif not part.order and offset > part.watermark:
-                self._advance(partition, part, offset)
+                self._advance(part, offset)
 
     def watermarks(self) -> dict[int, int]:
         """The committable offset of each partition seen so far."""
         return {number: part.watermark for number, part in self._partitions.items()}
 
     def passed(self, partition: int, offset: int) -> bool:
-        """Whether every event up to ``offset`` of ``partition`` is finished."""
+        """Whether every record up to ``offset`` of ``partition`` is finished."""
         part = self._partitions.get(partition)
         return part is not None and part.watermark >= offset
 
-    async def wait_passed(self, partition: int, offset: int) -> None:
-        """Wait until every event up to ``offset`` of ``partition`` is finished."""
-        if self.passed(partition, offset):
-            return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        entry = (partition, offset, future)
-        self._waiters.append(entry)
-        try:
-            await future
-        finally:
-            if not future.done() and entry in self._waiters:
-                self._waiters.remove(entry)
+
+class AckTracker(_Waits):
+    """Counts the unfinished deliveries of each record and collects the records to acknowledge.
+
+    Example::
+
+        tracker = AckTracker()
+        record = Record(0, 7, b"{}", deliveries=2, handle="7-0")
+        tracker.track(record, deliveries=1)
+        tracker.done(record)
+        assert tracker.take_finished() == [record]
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._open: dict[int, tuple[Record, int]] = {}  # id(record) -> (record, runners left)
+        self._finished: list[Record] = []
+        self._read_up_to: dict[int, int] = {}
+
+    def seed(self, committed: dict[int, int]) -> None:
+        """Ack stores keep no watermark; nothing to start from."""
+
+    def observe_committed(self, committed: dict[int, int]) -> None:
+        """Ack stores keep no watermark; other readers settle their own records."""
+
+    def track(self, record: Record, deliveries: int) -> bool:
+        """Start tracking a record (a redelivery too) that fans out to ``deliveries`` runners."""
+        partition, offset = record[0], record[1]
+        if offset > self._read_up_to.get(partition, 0):
+            self._read_up_to[partition] = offset
+        if deliveries:
+            self._open[id(record)] = (record, deliveries)
+            self._in_flight += deliveries
+            self._open_events += 1
+        else:
+            self._finish(record)
+        return True
+
+    def done(self, record: Record) -> None:
+        """Record that one runner finished a record."""
+        key = id(record)
+        left = self._open[key][1] - 1
+        self._in_flight -= 1
+        if left:
+            self._open[key] = (record, left)
+        else:
+            del self._open[key]
+            self._closed_one()
+            self._finish(record)
+
+    def _finish(self, record: Record) -> None:
+        self._finished.append(record)
+        self.changed.set()
+        self._wake_waiters()
+
+    def take_finished(self) -> list[Record]:
+        """The records finished since the last call, to acknowledge."""
+        finished, self._finished = self._finished, []
+        return finished
+
+    def restore(self, records: Sequence[Record]) -> None:
+        """Put back records whose acknowledgement failed, to be tried again."""
+        self._finished[:0] = records
+
+    def open_records(self) -> list[Record]:
+        """The records some runner still works on (their claims are extended)."""
+        return [record for record, _ in self._open.values()]
+
+    def passed(self, partition: int, offset: int) -> bool:
+        """Whether this reader has read past ``offset`` and finished everything it read up to it.
+
+        Other readers of the group may hold earlier records; this tracker cannot see them.
+        """
+        if self._read_up_to.get(partition, 0) < offset:
+            return False
+        return not any(
+            record[0] == partition and record[1] <= offset for record, _ in self._open.values()
+        )
+
+    def watermarks(self) -> dict[int, int]:
+        """How far this reader has read, per partition (for progress reports)."""
+        return dict(self._read_up_to)

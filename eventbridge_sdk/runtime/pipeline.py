@@ -1,12 +1,16 @@
 """The pipeline of one bus: listener → bounded buffer → dispatcher → runners, and the committer.
 
 One listener per bus per worker, shared by every rule of the bus: the bus is read once, whatever
-the number of rules. The dispatcher matches each event against the bus's rule index once and
-queues it to the runner of every target of every matching rule, each with its own copy of the
-event. At most ``buffer_size`` events of a bus are in flight (dispatched, not yet finished by
-every runner); at that bound the dispatcher waits, the small read-ahead queue between listener
-and dispatcher fills, and the listener stops reading (back pressure) — nothing is dropped. The
-committer commits the low watermark whenever it moves.
+the number of rules. The dispatcher matches each record against the bus's rule index once and
+offers it to the runner of every target of every matching rule, each with its own copy of the
+event. A runner that is full or paused refuses it, and the dispatcher spills the record for that
+runner to the store's delay queue: a slow target never holds back the others, and memory stays
+bounded whatever its backlog. At most ``buffer_size`` records of a bus are open (dispatched, not
+yet finished by every runner); at that bound the dispatcher waits, the small read-ahead queue
+between listener and dispatcher fills, and the listener stops reading (back pressure) — nothing
+is dropped. The committer settles what every runner finished: it commits the low watermark
+(watermark stores) or acknowledges each record (ack stores), and in ack stores keeps the claims
+of records still in flight from lapsing.
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ from typing import Any
 import orjson
 
 from ..patterns import Pattern, RuleIndex
-from ..stores.base import Record, Store
+from ..stores.base import Delayed, Record, Store
 from ._tasks import cancel_all, supervised
-from .offsets import OffsetTracker
+from .delays import DelayScheduler, encode_envelope
+from .offsets import AckTracker, OffsetTracker
 from .runner import Runner
 
 __all__ = ["BusPipeline", "PipelineOptions"]
@@ -39,6 +44,8 @@ class PipelineOptions:
     """Events of the bus in flight at most: dispatched and not yet finished by every runner."""
     fetch_batch: int = 500
     poll_timeout: float = 1.0
+    extend_interval: float = 10.0
+    """Seconds between extensions of the claims of records in flight (ack stores)."""
 
 
 @dataclass(slots=True)
@@ -56,12 +63,14 @@ class BusPipeline:
         store: Store,
         options: PipelineOptions,
         rules: Sequence[tuple[str, Pattern, Sequence[Runner]]],
-        tracker: OffsetTracker,
+        tracker: OffsetTracker | AckTracker,
+        delays: DelayScheduler,
     ) -> None:
         self.bus = bus
         self.store = store
         self.options = options
         self.tracker = tracker
+        self.delays = delays
         self.index: RuleIndex[str] = RuleIndex()
         self.routes: dict[str, _Route] = {}
         for rule, pattern, runners in rules:
@@ -72,6 +81,7 @@ class BusPipeline:
         self._listener: asyncio.Task[None] | None = None
         self._dispatcher: asyncio.Task[None] | None = None
         self._committer: asyncio.Task[None] | None = None
+        self._extender: asyncio.Task[None] | None = None
         self._committed: dict[int, int] = {}
 
     @property
@@ -87,6 +97,8 @@ class BusPipeline:
         self._listener = supervised(self._listen(), f"{name}:listener")
         self._dispatcher = supervised(self._dispatch(), f"{name}:dispatcher")
         self._committer = supervised(self._commit_loop(), f"{name}:committer")
+        if self.store.acks:
+            self._extender = supervised(self._extend_loop(), f"{name}:extender")
 
     async def _listen(self) -> None:
         store, bus, options, tracker = self.store, self.bus, self.options, self.tracker
@@ -113,19 +125,21 @@ class BusPipeline:
         buffer, index, routes, tracker = self.buffer, self.index, self.routes, self.tracker
         limit = self.options.buffer_size
         loads = orjson.loads
+        spills: list[tuple[Runner, Record]] = []
         while True:
             records = await buffer.get()
             if records is None:
                 return
-            for partition, offset, body in records:
+            for record in records:
+                body = record[2]
                 try:
                     event: dict[str, Any] = loads(body)
                     matched = index.match(event)
                 except Exception as exc:
-                    self._skip(partition, offset, exc)
+                    self._skip(record, exc)
                     continue
                 if not matched:
-                    tracker.track(partition, offset, 0)
+                    tracker.track(record, 0)
                     continue
                 runners = (
                     routes[matched[0]].runners
@@ -133,25 +147,58 @@ class BusPipeline:
                     else [r for rule in matched for r in routes[rule].runners]
                 )
                 if tracker.open_events >= limit:
+                    if spills:
+                        await self._spill(spills)
                     await tracker.wait_for_room(limit)
-                if not tracker.track(partition, offset, len(runners)):
-                    continue  # read twice (a store redelivered it): dispatched already
-                runners[0].submit(partition, offset, event)
+                if not tracker.track(record, len(runners)):
+                    continue  # read twice (a log store read again): dispatched already
+                if not runners[0].offer(record, event):
+                    spills.append((runners[0], record))
                 for runner in runners[1:]:
                     # Each target gets its own copy: a handler may change the data it gets.
-                    runner.submit(partition, offset, loads(body))
+                    if not runner.offer(record, loads(body)):
+                        spills.append((runner, record))
+            if spills:
+                await self._spill(spills)
 
-    def _skip(self, partition: int, offset: int, error: Exception) -> None:
+    async def _spill(self, spills: list[tuple[Runner, Record]]) -> None:
+        """Send records that full or paused runners refused to the delay queue, due now."""
+        now = self.delays.clock.time()
+        entries = [
+            Delayed(runner.name, now, encode_envelope(runner.name, record[2], record[3], None))
+            for runner, record in spills
+        ]
+        pause = 0.1
+        while True:
+            try:
+                await self.delays.put(entries)
+                break
+            except Exception:
+                # Nothing is lost meanwhile: the records stay open, so the watermark waits.
+                logger.exception(
+                    "bus %r: spilling %d events to the delay queue failed; again in %.1f s",
+                    self.bus,
+                    len(entries),
+                    pause,
+                )
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 5.0)
+        for runner, record in spills:
+            runner.counts.spilled += 1
+            self.tracker.done(record)
+        spills.clear()
+
+    def _skip(self, record: Record, error: Exception) -> None:
         # Only bytes appended by something other than this library end up here; keeping them
         # would block the watermark forever, so they are logged and passed over.
         logger.error(
             "bus %r: the record at partition %d offset %d is not an event (%s); skipped",
             self.bus,
-            partition,
-            offset,
+            record[0],
+            record[1],
             error,
         )
-        self.tracker.track(partition, offset, 0)
+        self.tracker.track(record, 0)
 
     async def _commit_loop(self) -> None:
         changed = self.tracker.changed
@@ -166,10 +213,23 @@ class BusPipeline:
                 changed.set()
 
     async def commit(self) -> None:
-        """Commit the watermarks that moved since the last commit."""
+        """Settle what every runner finished: commit watermarks, or ack records."""
+        tracker = self.tracker
+        if isinstance(tracker, AckTracker):
+            finished = tracker.take_finished()
+            if not finished:
+                return
+            try:
+                for runner in self.runners:
+                    await runner.sink.pre_commit()
+                await self.store.ack(self.bus, self.options.group, finished)
+            except BaseException:
+                tracker.restore(finished)
+                raise
+            return
         moved = {
             partition: offset
-            for partition, offset in self.tracker.watermarks().items()
+            for partition, offset in tracker.watermarks().items()
             if self._committed.get(partition, -1) < offset
         }
         if not moved:
@@ -178,6 +238,20 @@ class BusPipeline:
             await runner.sink.pre_commit()
         await self.store.commit(self.bus, self.options.group, moved)
         self._committed.update(moved)
+
+    async def _extend_loop(self) -> None:
+        tracker = self.tracker
+        assert isinstance(tracker, AckTracker)
+        while True:
+            await asyncio.sleep(self.options.extend_interval)
+            records = tracker.open_records()
+            if records:
+                try:
+                    await self.store.extend(self.bus, self.options.group, records)
+                except Exception:
+                    logger.exception(
+                        "bus %r: extending the claims of %d records failed", self.bus, len(records)
+                    )
 
     async def stop_reading(self) -> None:
         """Stop the listener; events already buffered are dispatched."""
@@ -197,13 +271,17 @@ class BusPipeline:
 
     def tasks(self) -> list[asyncio.Task[None]]:
         """The pipeline's loops and its runners' workers."""
-        loops = [t for t in (self._listener, self._dispatcher, self._committer) if t is not None]
+        loops = [
+            t
+            for t in (self._listener, self._dispatcher, self._committer, self._extender)
+            if t is not None
+        ]
         return loops + [task for runner in self.runners for task in runner.workers]
 
     async def cancel(self, grace: float = 1.0) -> None:
         """Cancel what is still running, waiting ``grace`` seconds at most."""
         await cancel_all(self.tasks(), grace)
-        self._listener = self._dispatcher = self._committer = None
+        self._listener = self._dispatcher = self._committer = self._extender = None
         for runner in self.runners:
             runner.workers.clear()
 

@@ -1,28 +1,59 @@
-"""A runner: one rule-and-target pair at run time, with its own queue and concurrency.
+"""A runner: one rule-and-target pair at run time, with its own bounded queue and concurrency.
 
-The dispatcher hands a runner the events its rule matched. The runner applies the target's
-transform, builds the delivery and puts it into the sink with at most ``concurrency`` puts in
-flight. A runner's queue holds what its target has not taken yet; how much a bus may have in
-flight over all its runners is bounded by the dispatcher (``buffer_size``), so a slow target
-lets the others run ahead up to that bound and only then holds the bus back. Nothing is dropped.
+The dispatcher offers a runner the records its rule matched; the delay scheduler feeds it the
+retries and backlog that came due. The runner applies the target's transform, puts deliveries
+into the sink with at most ``concurrency`` puts in flight (and at most ``rate_limit`` events per
+second), and settles each outcome:
+
+- delivered, or dropped (the handler raised :class:`~eventbridge_sdk.Drop`): finished;
+- failed with attempts and age left: scheduled in the store's delay queue for the retry policy's
+  time, finished here;
+- failed for good (attempts or age ran out, a non-retryable error, :class:`DeadLetter`):
+  published to the dead-letter bus with what happened, or, under tolerance ``"none"``, kept in
+  the delay queue while the runner pauses until it is resumed.
+
+Its queue is bounded by ``queue_size``: a runner that is full or paused refuses new records, and
+the dispatcher spills them to the delay queue, so a slow target holds back nobody but itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from typing import Any
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
+import orjson
+
+from .._errors import TransformFailedError
 from .._event import Event
+from .._policies import DeadLetter, DeliveryPolicy, Drop, Retry
 from ..sinks.base import BatchError, Delivery, Sink
-from ..stores.base import DELIVERING
+from ..stores.base import Claimed, Delayed, Record
 from ._tasks import supervised
-from .offsets import OffsetTracker
+from .delays import DelayScheduler, Envelope, encode_envelope
+from .offsets import AckTracker, OffsetTracker
 
-__all__ = ["DeliveryObserver", "Runner", "TransformFn"]
+__all__ = [
+    "DELIVERING",
+    "DeliveryObserver",
+    "Pause",
+    "Runner",
+    "RunnerCounts",
+    "TransformFn",
+    "dead_letter_reason",
+]
 
 logger = logging.getLogger("eventbridge_sdk")
+
+DELIVERING: ContextVar[bool] = ContextVar("eventbridge_delivering", default=False)
+"""True while the runtime hands an event to a target (a handler publishing a reply, say): such an
+append must not wait for room in a bounded store, since the room could only come from that very
+delivery finishing."""
 
 DeliveryObserver = Callable[[Delivery, BaseException | None], None]
 """Called after every delivery attempt with the delivery and its error (``None``: success)."""
@@ -30,7 +61,73 @@ DeliveryObserver = Callable[[Delivery, BaseException | None], None]
 TransformFn = Callable[[dict[str, Any]], Any]
 """Turns the event's JSON form into the payload (the new ``data``) a target receives."""
 
-_Item = tuple[int, int, dict[str, Any]]  # partition, offset, the event's JSON form
+PublishFn = Callable[[str, Sequence[Event]], Awaitable[Any]]
+
+_Item = tuple[Record | Envelope, dict[str, Any]]  # where it came from, the event's JSON form
+
+_EXTENSION_PREFIX = "deadletter"
+
+
+class Pause(NamedTuple):
+    """Why a runner under tolerance ``"none"`` stopped: the event that failed for good."""
+
+    since: datetime
+    event_id: str
+    reason: str
+    error: str
+
+
+@dataclass(slots=True)
+class RunnerCounts:
+    """What a runner did since the worker started."""
+
+    delivered: int = 0
+    failed_attempts: int = 0
+    retried: int = 0
+    dead_lettered: int = 0
+    dropped: int = 0
+    spilled: int = 0
+
+
+def dead_letter_reason(error: BaseException, policy: DeliveryPolicy) -> str | None:
+    """Why ``error`` ends the retries at once (``None``: it may be retried)."""
+    if isinstance(error, DeadLetter):
+        return "dead-letter"
+    if isinstance(error, Retry):
+        return None
+    if policy.non_retryable and isinstance(error, policy.non_retryable):
+        return "non-retryable"
+    if getattr(error, "retryable", True) is False:
+        return "non-retryable"
+    return None
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def _iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
+
+
+class _TokenBucket:
+    """At most ``rate`` events per second on average, in bursts of a tenth of a second's worth."""
+
+    def __init__(self, rate: float, time: Callable[[], float]) -> None:
+        self.rate = rate
+        self.burst = max(1.0, rate / 10)
+        self.tokens = self.burst
+        self.time = time
+        self.stamp = time()
+
+    def take(self, count: int) -> float:
+        """Take ``count`` tokens; return how long to wait before using them (0: at once)."""
+        now = self.time()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        self.tokens -= count
+        return -self.tokens / self.rate if self.tokens < 0 else 0.0
 
 
 class Runner:
@@ -43,20 +140,42 @@ class Runner:
         rule: str,
         target: str,
         sink: Sink,
-        tracker: OffsetTracker,
+        tracker: OffsetTracker | AckTracker,
         concurrency: int,
+        delays: DelayScheduler,
+        publish: PublishFn,
+        policy: DeliveryPolicy | None = None,
         transform: TransformFn | None = None,
+        queue_size: int = 1000,
+        rate_limit: float | None = None,
         observers: list[DeliveryObserver] | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self.bus, self.rule, self.target = bus, rule, target
         self.name = f"{bus}/{rule}/{target}"
         self.sink = sink
         self.tracker = tracker
         self.concurrency = concurrency
+        self.delays = delays
+        self.clock = delays.clock
+        self.publish = publish
+        self.policy = policy if policy is not None else DeliveryPolicy()
         self.transform = transform
+        self.queue_size = queue_size
+        self.rate_limit = rate_limit
         self.observers = observers if observers is not None else []
+        self.rng = rng
         self.queue: asyncio.Queue[_Item] = asyncio.Queue()
         self.workers: list[asyncio.Task[None]] = []
+        self.counts = RunnerCounts()
+        self.busy = 0
+        """Events taken from the queue and not yet settled."""
+        self.spilling = False
+        """New records go to the delay queue while an earlier backlog waits there (order)."""
+        self.paused: Pause | None = None
+        self._resumed = asyncio.Event()
+        self._resumed.set()
+        self._bucket = _TokenBucket(rate_limit, self.clock.time) if rate_limit else None
 
     def start(self) -> None:
         """Start the worker coroutines (the sink must already be started)."""
@@ -65,34 +184,132 @@ class Runner:
             for i in range(self.concurrency)
         ]
 
-    def submit(self, partition: int, offset: int, event: dict[str, Any]) -> None:
-        """Queue an event for this target; the runner owns ``event`` from now on."""
-        self.queue.put_nowait((partition, offset, event))
+    # -- intake ----------------------------------------------------------------------------
+
+    @property
+    def idle(self) -> bool:
+        """Whether nothing is queued or being delivered."""
+        return not self.busy and self.queue.empty()
+
+    def room(self) -> int:
+        """How many more events the queue takes now (0 while paused)."""
+        if self.paused is not None:
+            return 0
+        return self.queue_size - self.queue.qsize()
+
+    def offer(self, record: Record, form: dict[str, Any]) -> bool:
+        """Queue a record for this target, or refuse it (full, paused, or a backlog waits):
+        the caller then spills it to the delay queue. The runner owns ``form`` once taken."""
+        if self.spilling or self.paused is not None or self.queue.qsize() >= self.queue_size:
+            self.spilling = self.paused is None
+            return False
+        self.queue.put_nowait((record, form))
+        return True
+
+    def feed(self, claimed: Sequence[Claimed]) -> None:
+        """Queue delay-queue entries that came due (the scheduler checked ``room()``)."""
+        broken: list[int | str] = []
+        for entry in claimed:
+            try:
+                fields = orjson.loads(entry.body)
+                self.queue.put_nowait((Envelope(entry, fields), fields["event"]))
+            except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+                logger.error(
+                    "target %s: delay-queue entry %r is not an envelope this library wrote (%s); "
+                    "removed",
+                    self.name,
+                    entry.id,
+                    exc,
+                )
+                broken.append(entry.id)
+        if broken:
+            supervised(self.delays.finish(broken), f"eventbridge-runner:{self.name}:cleanup")
 
     async def drain(self) -> None:
-        """Wait until every queued event was delivered (or failed)."""
+        """Wait until every queued event was delivered (or settled otherwise)."""
         await self.queue.join()
+
+    # -- pause -----------------------------------------------------------------------------
+
+    def resume(self) -> bool:
+        """Resume a runner paused under tolerance ``"none"``; return whether it was paused.
+
+        The event that paused it and everything that arrived meanwhile wait in the delay queue
+        and are delivered first, the failed event with a fresh retry budget.
+        """
+        if self.paused is None:
+            return False
+        logger.info("target %s resumed", self.name)
+        self.paused = None
+        self.spilling = True
+        self._resumed.set()
+        self.delays.wake()
+        return True
+
+    # -- delivery --------------------------------------------------------------------------
 
     async def _work(self) -> None:
         queue, max_batch = self.queue, self.sink.max_batch
         while True:
+            if self.paused is not None:
+                await self._resumed.wait()
             items = [await queue.get()]
             while len(items) < max_batch and not queue.empty():
                 items.append(queue.get_nowait())
-            # A cancelled delivery is not finished: it stays uncommitted and is redelivered.
-            await self._deliver(items)
-            for partition, offset, _ in items:
-                self.tracker.done(partition, offset)
+            self.busy += len(items)
+            if self.paused is not None:
+                await self._spill_items(items)  # paused while this worker waited
+            else:
+                if self._bucket is not None:
+                    wait = self._bucket.take(len(items))
+                    if wait:
+                        await self.clock.sleep(wait)
+                # A cancelled delivery is not finished: it stays unsettled and comes again.
+                await self._deliver(items)
+            self.busy -= len(items)
+            for _ in items:
                 queue.task_done()
+            if self.spilling and queue.qsize() <= self.queue_size // 2:
+                self.delays.wake()
 
     async def _deliver(self, items: list[_Item]) -> None:
+        started = self.clock.time()
         batch: list[Delivery] = []
-        for partition, offset, form in items:
-            delivery = self._build(partition, offset, form)
-            if delivery is not None:
+        sent: list[_Item] = []
+        outcomes: list[tuple[_Item, Delivery | None, BaseException | None]] = []
+        for item in items:
+            delivery, error = self._build(item)
+            if error is None and delivery is not None:
                 batch.append(delivery)
-        if not batch:
-            return
+                sent.append(item)
+            else:
+                outcomes.append((item, delivery, error))
+        if batch:
+            errors = await self._put(batch)
+            outcomes.extend(
+                (item, delivery, errors.get(i) if errors is not None else None)
+                for i, (item, delivery) in enumerate(zip(sent, batch, strict=True))
+            )
+        finished: list[int | str] = []
+        for item, delivery, error in outcomes:
+            if delivery is not None:
+                self._observe(delivery, error)
+            if error is None:
+                self.counts.delivered += delivery is not None
+            elif isinstance(error, Drop):
+                self.counts.dropped += 1
+            else:
+                await self._failed(item, delivery, error, started)
+            source = item[0]
+            if type(source) is Envelope:
+                finished.append(source.claimed.id)
+            else:
+                self.tracker.done(source)  # type: ignore[arg-type]
+        if finished:
+            await self._durably("finishing delay-queue entries", self.delays.finish, finished)
+
+    async def _put(self, batch: list[Delivery]) -> dict[int, BaseException] | None:
+        """Put a batch into the sink; return the failures by index (``None``: all delivered)."""
         delivering = DELIVERING.set(True)
         try:
             await self.sink.put(batch)
@@ -101,67 +318,244 @@ class Runner:
             if task is not None and task.cancelling():
                 raise  # the runner is stopping
             # The handler's own work was cancelled: a failed delivery, not a stopping runner.
-            for delivery in batch:
-                self._finish(delivery, exc)
+            return dict.fromkeys(range(len(batch)), exc)
         except BatchError as exc:
-            for index, delivery in enumerate(batch):
-                self._finish(delivery, exc.failures.get(index))
-        except Exception as exc:
-            for delivery in batch:
-                self._finish(delivery, exc)
-        else:
-            for delivery in batch:
-                self._finish(delivery, None)
+            return exc.failures
+        except (Exception, Retry, DeadLetter, Drop) as exc:
+            return dict.fromkeys(range(len(batch)), exc)
         finally:
             DELIVERING.reset(delivering)
+        return None
 
-    def _build(self, partition: int, offset: int, form: dict[str, Any]) -> Delivery | None:
+    def _build(self, item: _Item) -> tuple[Delivery | None, BaseException | None]:
+        source, form = item
         try:
             event = Event._from_trusted(form)
         except Exception as exc:
+            # Only bytes written by something other than this library end up here.
             logger.error(
-                "bus %r: the record at partition %d offset %d is not a valid event (%s); "
-                "target %s skips it",
+                "bus %r: a record is not a valid event (%s); target %s skips it",
                 self.bus,
-                partition,
-                offset,
                 exc,
                 self.name,
             )
-            return None
-        delivery = Delivery(event, self.bus, self.rule, self.target, partition, offset)
+            return None, None
+        attempt = source.attempt if type(source) is Envelope else source[3]  # type: ignore[index]
+        delivery = Delivery(
+            event, self.bus, self.rule, self.target, source_partition(source),
+            source_offset(source), attempt,
+        )  # fmt: skip
         if self.transform is not None:
             try:
                 event.data = self.transform(form)
             except Exception as exc:
-                self._finish(delivery, exc, "transform failed")
-                return None
-        return delivery
+                failed = TransformFailedError(
+                    f"the transform of target {self.name} failed on event {event.id!r}: "
+                    f"{_describe(exc)}"
+                )
+                failed.__cause__ = exc
+                return delivery, failed
+        return delivery, None
 
-    def _finish(
-        self, delivery: Delivery, error: BaseException | None, what: str = "delivery failed"
-    ) -> None:
-        if error is not None:
-            logger.error(
-                "%s: bus=%s rule=%s target=%s event=%s: %s: %s",
-                what,
-                self.bus,
-                self.rule,
-                self.target,
-                delivery.event.id,
-                type(error).__name__,
-                error,
-                # A permanent failure (bad data, bad reply) says all in its message.
-                exc_info=None if getattr(error, "retryable", True) is False else error,
-                extra={
-                    "eventbridge_bus": self.bus,
-                    "eventbridge_rule": self.rule,
-                    "eventbridge_target": self.target,
-                    "eventbridge_event_id": delivery.event.id,
-                },
-            )
+    def _observe(self, delivery: Delivery, error: BaseException | None) -> None:
         for observer in self.observers:
             try:
                 observer(delivery, error)
             except Exception:
                 logger.exception("delivery observer %r failed", observer)
+
+    # -- failures --------------------------------------------------------------------------
+
+    async def _failed(
+        self, item: _Item, delivery: Delivery | None, error: BaseException, started: float
+    ) -> None:
+        """Settle a failed attempt durably: schedule the retry, dead-letter, or pause."""
+        self.counts.failed_attempts += 1
+        source = item[0]
+        envelope = source if type(source) is Envelope else None
+        attempt = envelope.attempt if envelope is not None else source[3]  # type: ignore[index]
+        first = envelope.first if envelope is not None and envelope.first else started
+        retry = self.policy.retry
+        now = self.clock.time()
+        reason = dead_letter_reason(error, self.policy)
+        if reason is None and attempt >= retry.max_attempts:
+            reason = "attempts"
+        if reason is None:
+            if isinstance(error, Retry) and error.after is not None:
+                delay = error.after
+            else:
+                delay = retry.delay(attempt, self.rng)
+            due = now + delay
+            if retry.max_event_age is not None and due - first > retry.max_event_age:
+                reason = "age"
+            else:
+                self._log_failure(delivery, error, f"retry in {delay:.3g} s", attempt, final=False)
+                body = self._event_body(source)
+                entry = Delayed(
+                    self.name, due, encode_envelope(self.name, body, attempt + 1, first,
+                                                    _describe(error))
+                )  # fmt: skip
+                await self._durably("scheduling a retry", self.delays.put, [entry])
+                self.counts.retried += 1
+                return
+        body = self._event_body(source)
+        if self.policy.tolerance == "none":
+            await self._pause(body, delivery, error, reason, attempt)
+            return
+        dead_letter = self.policy.dead_letter
+        if dead_letter is None:
+            self._log_failure(
+                delivery, error, f"dropped: {reason} and the target has no dead-letter bus",
+                attempt,
+            )  # fmt: skip
+            return
+        event = self._dead_letter(body, error, reason, attempt, first, now)
+        await self._durably("dead-lettering", self.publish, dead_letter, [event])
+        self.counts.dead_lettered += 1
+        self._log_failure(
+            delivery, error, f"dead-lettered to bus {dead_letter!r} ({reason})", attempt
+        )
+
+    def _event_body(self, source: Record | Envelope) -> bytes:
+        return source.event_body if type(source) is Envelope else source[2]  # type: ignore[index]
+
+    def _dead_letter(
+        self,
+        body: bytes,
+        error: BaseException,
+        reason: str,
+        attempts: int,
+        first: float,
+        last: float,
+    ) -> Event:
+        form = orjson.loads(body)
+        message = error.reason if isinstance(error, DeadLetter) else str(error)
+        p = _EXTENSION_PREFIX
+        form.update(
+            {
+                f"{p}bus": self.bus,
+                f"{p}rule": self.rule,
+                f"{p}target": self.target,
+                f"{p}reason": reason,
+                f"{p}errortype": type(error).__qualname__,
+                f"{p}error": message[:2000],
+                f"{p}attempts": attempts,
+                f"{p}firsttime": _iso(first),
+                f"{p}lasttime": _iso(last),
+            }
+        )
+        return Event._from_trusted(form)
+
+    async def _pause(
+        self,
+        body: bytes,
+        delivery: Delivery | None,
+        error: BaseException,
+        reason: str,
+        attempt: int,
+    ) -> None:
+        # The event waits in the delay queue, due at once and with a fresh retry budget: it is
+        # the first one delivered when the runner resumes.
+        entry = Delayed(self.name, self.clock.time(), encode_envelope(self.name, body, 1, None))
+        await self._durably("keeping the failed event", self.delays.put, [entry])
+        if self.paused is None:
+            event_id = delivery.event.id if delivery is not None else "?"
+            since = datetime.fromtimestamp(self.clock.time(), UTC)
+            self.paused = Pause(since, event_id, reason, _describe(error))
+            self._resumed.clear()
+            self._log_failure(
+                delivery, error,
+                f"target paused (tolerance 'none', {reason}); the event and all that follows "
+                f"wait in the store until bridge.resume({self.name!r})",
+                attempt,
+            )  # fmt: skip
+        await self._spill_items(self._take_queued(), done=True)
+
+    def _take_queued(self) -> list[_Item]:
+        items = []
+        while not self.queue.empty():
+            items.append(self.queue.get_nowait())
+        return items
+
+    async def _spill_items(self, items: list[_Item], *, done: bool = False) -> None:
+        """Hand items back to the delay queue, due at once (the runner is paused)."""
+        if not items:
+            return
+        now = self.clock.time()
+        entries = []
+        finished: list[int | str] = []
+        for source, _ in items:
+            if type(source) is Envelope:
+                entries.append(Delayed(self.name, now, source.claimed.body))
+                finished.append(source.claimed.id)
+            else:
+                envelope = encode_envelope(self.name, source[2], source[3], None)  # type: ignore[index]
+                entries.append(Delayed(self.name, now, envelope))
+        await self._durably("handing events back to the delay queue", self.delays.put, entries)
+        self.counts.spilled += len(entries)
+        if finished:
+            await self._durably("finishing delay-queue entries", self.delays.finish, finished)
+        for source, _ in items:
+            if type(source) is not Envelope:
+                self.tracker.done(source)  # type: ignore[arg-type]
+        if done:
+            for _ in items:
+                self.queue.task_done()
+
+    async def _durably(self, what: str, step: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+        """Run a store write until it succeeds: the event it keeps must not be lost.
+
+        A stop cancels the wait; the event then stays unsettled and is delivered again.
+        """
+        pause = 0.1
+        while True:
+            try:
+                return await step(*args)
+            except Exception:
+                logger.exception(
+                    "target %s: %s failed; trying again in %.1f s", self.name, what, pause
+                )
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 5.0)
+
+    def _log_failure(
+        self,
+        delivery: Delivery | None,
+        error: BaseException,
+        outcome: str,
+        attempt: int,
+        *,
+        final: bool = True,
+    ) -> None:
+        event_id = delivery.event.id if delivery is not None else "?"
+        # A traceback on the first failure and the last; retries in between say one line.
+        trace = (final or attempt == 1) and getattr(error, "retryable", True) is not False
+        logger.log(
+            logging.ERROR if final else logging.WARNING,
+            "delivery failed: bus=%s rule=%s target=%s event=%s attempt=%d: %s; %s",
+            self.bus,
+            self.rule,
+            self.target,
+            event_id,
+            attempt,
+            _describe(error),
+            outcome,
+            exc_info=error if trace and isinstance(error, Exception) else None,
+            extra={
+                "eventbridge_bus": self.bus,
+                "eventbridge_rule": self.rule,
+                "eventbridge_target": self.target,
+                "eventbridge_event_id": event_id,
+                "eventbridge_attempt": attempt,
+            },
+        )
+
+
+def source_partition(source: Record | Envelope) -> int:
+    """The bus partition of a record (0 for a delay-queue entry)."""
+    return 0 if type(source) is Envelope else source[0]  # type: ignore[index]
+
+
+def source_offset(source: Record | Envelope) -> int:
+    """The bus offset of a record (0 for a delay-queue entry)."""
+    return 0 if type(source) is Envelope else source[1]  # type: ignore[index]

@@ -17,7 +17,7 @@ import sqlite3
 import time
 import uuid
 
-__all__ = ["LEASE_SCHEMA", "Leases"]
+__all__ = ["LEASE_SCHEMA", "Leases", "alive"]
 
 logger = logging.getLogger("eventbridge_sdk")
 
@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS eb_leases (
 """
 
 
-def _alive(owner: str) -> bool:
+def alive(owner: str) -> bool:
     """Whether a lease's owner may still be running: a process of this host that is gone
     cannot renew, so its lease need not be waited out (a restart after a kill resumes at once).
     """
@@ -73,7 +73,7 @@ class Leases:
             row = conn.execute(
                 "SELECT owner, expires FROM eb_leases WHERE bus = ? AND grp = ?", (bus, group)
             ).fetchone()
-            if row is not None and row[0] != self.owner and row[1] > now and _alive(row[0]):
+            if row is not None and row[0] != self.owner and row[1] > now and alive(row[0]):
                 conn.execute("COMMIT")
                 if self._held.pop((bus, group), None) is not None:
                     logger.warning(

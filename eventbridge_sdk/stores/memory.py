@@ -4,19 +4,21 @@ Nothing survives the process. Each bus is one partition. Events are dropped from
 every consumer group that has read the bus committed past them; until then they count against
 ``capacity``, and a full bus makes ``append`` wait (back pressure on the publisher, never a
 drop). A full bus that no consumer reads cannot make room, so appending to it raises
-:class:`StoreError` instead of waiting forever. An append made while an event is being delivered
-(a handler's reply) never waits: it may exceed ``capacity``, since the room it would wait for
+:class:`StoreError` instead of waiting forever. An append with ``block=False`` (the runtime's,
+while it delivers) never waits: it may exceed ``capacity``, since the room it would wait for
 could only come from that delivery finishing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 from collections.abc import Mapping, Sequence
 from urllib.parse import parse_qs, urlsplit
 
 from .._errors import ConfigurationError, StoreClosedError, StoreError
-from .base import DELIVERING, Position, Record
+from .base import BusStats, Claimed, Delayed, DelayStats, Position, Record
 
 __all__ = ["MemoryStore"]
 
@@ -24,14 +26,18 @@ DEFAULT_CAPACITY = 100_000
 
 
 class _Log:
-    """One bus: a list of bodies, the offset of its first element, and the groups' offsets."""
+    """One bus: a list of bodies, the offset of its first element, and the groups' offsets.
 
-    __slots__ = ("base", "bodies", "committed", "has_data", "has_room")
+    A deleted event leaves ``None`` in its place, so that offsets stay list indexes.
+    """
+
+    __slots__ = ("base", "bodies", "committed", "deleted", "has_data", "has_room")
 
     def __init__(self) -> None:
         self.base = 1  # offset of bodies[0]; offsets start at 1 so that 0 means "nothing"
-        self.bodies: list[bytes] = []
+        self.bodies: list[bytes | None] = []
         self.committed: dict[str, int] = {}
+        self.deleted = 0
         self.bind_to_loop()
 
     def bind_to_loop(self) -> None:
@@ -45,14 +51,101 @@ class _Log:
         """The offset the next appended event gets."""
         return self.base + len(self.bodies)
 
+    @property
+    def size(self) -> int:
+        """Events kept."""
+        return len(self.bodies) - self.deleted
+
+    def records(self, begin: int, max_count: int) -> list[Record]:
+        """Up to ``max_count`` kept events from offset ``begin`` on."""
+        start = max(begin, self.base) - self.base
+        if not self.deleted:
+            chunk = self.bodies[start : start + max_count]
+            first = self.base + start
+            return [Record(0, first + i, body) for i, body in enumerate(chunk) if body is not None]
+        out: list[Record] = []
+        for i in range(start, len(self.bodies)):
+            body = self.bodies[i]
+            if body is not None:
+                out.append(Record(0, self.base + i, body))
+                if len(out) == max_count:
+                    break
+        return out
+
     def trim(self) -> None:
         if not self.committed:
             return
         done = min(self.committed.values()) - self.base + 1
         # Trim in chunks so that deleting from the front of the list stays amortised O(1).
         if done > 0 and (done >= 4096 or done >= len(self.bodies) // 2):
+            self.deleted -= self.bodies[:done].count(None)
             del self.bodies[:done]
             self.base += done
+
+
+class _Entry:
+    __slots__ = ("available", "body", "claims", "due", "key")
+
+    def __init__(self, key: str, due: float, body: bytes) -> None:
+        self.key, self.due, self.body = key, due, body
+        self.claims = 0
+        self.available = due  # when it may be claimed: its due time, or the end of its claim
+
+
+class _DelayQueue:
+    """One group's delay queue: entries by id, and per key a heap of (available at, id).
+
+    A claimed entry is pushed again at the end of its lease, so an unfinished claim comes back
+    by itself; heap items that no longer match their entry are skipped when they surface.
+    """
+
+    __slots__ = ("entries", "heaps")
+
+    def __init__(self) -> None:
+        self.entries: dict[int, _Entry] = {}
+        self.heaps: dict[str, list[tuple[float, int]]] = {}
+
+    def push(self, entry_id: int, key: str, due: float, body: bytes) -> None:
+        self.entries[entry_id] = _Entry(key, due, body)
+        heapq.heappush(self.heaps.setdefault(key, []), (due, entry_id))
+
+    def _top(self, key: str) -> tuple[float, int] | None:
+        heap = self.heaps.get(key)
+        while heap:
+            available, entry_id = heap[0]
+            entry = self.entries.get(entry_id)
+            if entry is not None and entry.available == available:
+                return heap[0]
+            heapq.heappop(heap)
+        if heap is not None:
+            del self.heaps[key]
+        return None
+
+    def claim(self, key: str, now: float, max_count: int, lease: float) -> list[Claimed]:
+        claimed: list[Claimed] = []
+        while len(claimed) < max_count:
+            top = self._top(key)
+            if top is None or top[0] > now:
+                break
+            heap = self.heaps[key]
+            _, entry_id = heapq.heappop(heap)
+            entry = self.entries[entry_id]
+            entry.claims += 1
+            entry.available = now + lease
+            heapq.heappush(heap, (entry.available, entry_id))
+            claimed.append(Claimed(entry_id, key, entry.due, entry.body, entry.claims))
+        return claimed
+
+    def stats(self) -> dict[str, DelayStats]:
+        counts: dict[str, int] = {}
+        for entry in self.entries.values():
+            counts[entry.key] = counts.get(entry.key, 0) + 1
+        out: dict[str, DelayStats] = {}
+        for key, count in counts.items():
+            top = self._top(key)
+            assert top is not None
+            out[key] = DelayStats(count, top[0])
+        return out
 
 
 class MemoryStore:
@@ -62,6 +155,8 @@ class MemoryStore:
 
         store = MemoryStore("memory://?capacity=10000")
     """
+
+    acks = False
 
     def __init__(self, url: str = "memory://", *, capacity: int | None = None) -> None:
         self.url = url
@@ -79,6 +174,8 @@ class MemoryStore:
         self.capacity = capacity
         self._logs: dict[str, _Log] = {}
         self._cursors: dict[tuple[str, str], int] = {}
+        self._delays: dict[str, _DelayQueue] = {}
+        self._ids = itertools.count(1)
         self._closed = False
 
     def _log(self, bus: str) -> _Log:
@@ -100,25 +197,25 @@ class MemoryStore:
             log.has_data.set()
             log.has_room.set()
 
-    async def append(self, bus: str, bodies: Sequence[bytes]) -> list[Position]:
+    async def append(
+        self, bus: str, bodies: Sequence[bytes], *, block: bool = True
+    ) -> list[Position]:
         log = self._log(bus)
         positions: list[Position] = []
         start = 0
         while start < len(bodies):
-            while len(log.bodies) >= self.capacity and not DELIVERING.get():
+            while block and log.size >= self.capacity:
                 if not log.committed:
                     # Nobody reads this bus, so waiting for room would wait forever.
                     raise StoreError(
-                        f"memory store {self.url!r}: bus {bus!r} holds {len(log.bodies)} events "
+                        f"memory store {self.url!r}: bus {bus!r} holds {log.size} events "
                         "that no consumer reads; declare a rule on it, or raise capacity= in "
                         "the store URL"
                     )
                 log.has_room.clear()
                 await log.has_room.wait()
                 log = self._log(bus)
-            room = max(
-                self.capacity - len(log.bodies), len(bodies) - start if DELIVERING.get() else 0
-            )
+            room = self.capacity - log.size if block else len(bodies) - start
             chunk = bodies[start : start + room]
             first = log.end
             # Copy to exact size: orjson's bytes keep their 4 KiB working buffer, which would
@@ -136,19 +233,20 @@ class MemoryStore:
         if cursor is None:
             cursor = log.committed.setdefault(group, log.base - 1) + 1
             self._cursors[key] = cursor
-        if cursor >= log.end:
-            log.has_data.clear()
-            try:
-                async with asyncio.timeout(timeout):
-                    await log.has_data.wait()
-            except TimeoutError:
-                return []
-            log = self._log(bus)
-        begin = max(cursor, log.base) - log.base
-        chunk = log.bodies[begin : begin + max_count]
-        first = log.base + begin
-        self._cursors[key] = first + len(chunk)
-        return [Record(0, first + i, body) for i, body in enumerate(chunk)]
+        while True:
+            if cursor >= log.end:
+                log.has_data.clear()
+                try:
+                    async with asyncio.timeout(timeout):
+                        await log.has_data.wait()
+                except TimeoutError:
+                    return []
+                log = self._log(bus)
+            records = log.records(cursor, max_count)
+            if records:
+                self._cursors[key] = records[-1].offset + 1
+                return records
+            cursor = self._cursors[key] = log.end  # only deleted events were left
 
     async def commit(self, bus: str, group: str, offsets: Mapping[int, int]) -> None:
         log = self._log(bus)
@@ -157,8 +255,14 @@ class MemoryStore:
             return
         log.committed[group] = offset
         log.trim()
-        if len(log.bodies) < self.capacity:
+        if log.size < self.capacity:
             log.has_room.set()
+
+    async def ack(self, bus: str, group: str, records: Sequence[Record]) -> None:
+        raise NotImplementedError("the memory store commits watermarks; it does not ack records")
+
+    async def extend(self, bus: str, group: str, records: Sequence[Record]) -> None:
+        return None  # one reader per group: nothing would hand these records to another
 
     async def committed(self, bus: str, group: str) -> dict[int, int]:
         offset = self._log(bus).committed.get(group)
@@ -168,3 +272,56 @@ class MemoryStore:
         log = self._log(bus)
         log.committed.setdefault(group, log.base - 1)  # the group reads this bus from now on
         self._cursors.pop((bus, group), None)
+
+    # -- the delay queue -------------------------------------------------------------------
+
+    def _delay_queue(self, group: str) -> _DelayQueue:
+        if self._closed:
+            raise StoreClosedError(f"store {self.url!r} is closed")
+        queue = self._delays.get(group)
+        if queue is None:
+            queue = self._delays[group] = _DelayQueue()
+        return queue
+
+    async def schedule(self, group: str, entries: Sequence[Delayed]) -> None:
+        queue = self._delay_queue(group)
+        for key, due, body in entries:
+            queue.push(next(self._ids), key, due, bytes(memoryview(body)))
+
+    async def claim(
+        self, group: str, key: str, *, now: float, max_count: int, lease: float
+    ) -> list[Claimed]:
+        return self._delay_queue(group).claim(key, now, max_count, lease)
+
+    async def finish(self, group: str, ids: Sequence[int | str]) -> None:
+        entries = self._delay_queue(group).entries
+        for entry_id in ids:
+            entries.pop(int(entry_id), None)
+
+    async def delayed(self, group: str) -> dict[str, DelayStats]:
+        return self._delay_queue(group).stats()
+
+    # -- browsing --------------------------------------------------------------------------
+
+    async def read(self, bus: str, *, after: int, max_count: int) -> list[Record]:
+        return self._log(bus).records(after + 1, max_count)
+
+    async def delete(self, bus: str, positions: Sequence[Position]) -> int:
+        log = self._log(bus)
+        removed = 0
+        for _, offset in positions:
+            index = offset - log.base
+            if 0 <= index < len(log.bodies) and log.bodies[index] is not None:
+                log.bodies[index] = None
+                removed += 1
+        log.deleted += removed
+        if removed and log.size < self.capacity:
+            log.has_room.set()
+        return removed
+
+    async def stats(self, bus: str, group: str | None = None) -> BusStats:
+        log = self._log(bus)
+        if group is None:
+            return BusStats(log.end - 1, log.size)
+        done = log.committed.get(group, log.base - 1)
+        return BusStats(log.end - 1, log.size, len(log.records(done + 1, len(log.bodies))))

@@ -17,6 +17,10 @@ Events every consumer group of a bus has committed are deleted every ``prune_int
 seconds (5), so the file stops growing once readers keep up; ``?retain=all`` keeps every event
 (for groups that will join later and want the history). SQLite reuses the freed pages.
 
+Each consumer group has a delay queue in the same file (retries, a slow target's backlog); an
+entry claimed by a process that died is claimable again at once when the process was on this
+host, and after its lease otherwise.
+
 Each bus and consumer group is read by one process at a time: the one holding its lease (see
 ``_leases``). Other processes on the same file stand by and take over within ``lease_ttl``
 seconds (15) after the holder stops renewing.
@@ -37,8 +41,8 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .._errors import ConfigurationError, StoreClosedError, StoreError
-from ._leases import LEASE_SCHEMA, Leases
-from .base import Position, Record
+from ._leases import LEASE_SCHEMA, Leases, alive
+from .base import BusStats, Claimed, Delayed, DelayStats, Position, Record
 
 __all__ = ["SQLiteStore"]
 
@@ -53,6 +57,17 @@ CREATE TABLE IF NOT EXISTS eb_events (
     body BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS eb_events_by_bus ON eb_events (bus, seq);
+CREATE TABLE IF NOT EXISTS eb_delayed (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    grp TEXT NOT NULL,
+    key TEXT NOT NULL,
+    due REAL NOT NULL,
+    body BLOB NOT NULL,
+    claims INTEGER NOT NULL DEFAULT 0,
+    owner TEXT,
+    available REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS eb_delayed_by_key ON eb_delayed (grp, key, available, id);
 CREATE TABLE IF NOT EXISTS eb_offsets (
     bus TEXT NOT NULL,
     grp TEXT NOT NULL,
@@ -87,6 +102,8 @@ class SQLiteStore:
 
         store = SQLiteStore("sqlite:///.eventbridge/events.db")
     """
+
+    acks = False
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -186,6 +203,27 @@ class SQLiteStore:
             reader.close()
             raise StoreError(f"the SQLite store {str(self.path)!r} is not writable")
         self._writer, self._reader = writer, reader
+        self._release_orphaned_claims()
+
+    def _release_orphaned_claims(self) -> None:
+        """Make delay-queue entries claimed by dead processes of this host claimable now."""
+        conn = self._writer
+        assert conn is not None
+        owners = [
+            owner
+            for (owner,) in conn.execute(
+                "SELECT DISTINCT owner FROM eb_delayed WHERE owner IS NOT NULL"
+            )
+            if not alive(owner)
+        ]
+        if owners:
+            self._transaction(
+                conn,
+                lambda: conn.executemany(
+                    "UPDATE eb_delayed SET owner = NULL, available = due WHERE owner = ?",
+                    [(owner,) for owner in owners],
+                ),
+            )
 
     async def open(self) -> None:
         if not self._closed:
@@ -219,6 +257,17 @@ class SQLiteStore:
                 await self._in(thread, conn.close)
         self._writer = self._reader = None
 
+    @staticmethod
+    def _transaction(conn: sqlite3.Connection, work: Callable[[], T]) -> T:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = work()
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return result
+
     async def _in(self, thread: ThreadPoolExecutor, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(thread, fn, *args)
 
@@ -228,7 +277,10 @@ class SQLiteStore:
 
     # -- appends: group commit -------------------------------------------------------------
 
-    async def append(self, bus: str, bodies: Sequence[bytes]) -> list[Position]:
+    async def append(
+        self, bus: str, bodies: Sequence[bytes], *, block: bool = True
+    ) -> list[Position]:
+        # The file has no bound, so an append never waits for room whatever ``block`` says.
         self._check_open()
         if not bodies:
             return []
@@ -408,6 +460,12 @@ class SQLiteStore:
             (bus, bus),
         )
 
+    async def ack(self, bus: str, group: str, records: Sequence[Record]) -> None:
+        raise NotImplementedError("the SQLite store commits watermarks; it does not ack records")
+
+    async def extend(self, bus: str, group: str, records: Sequence[Record]) -> None:
+        return None  # the group's lease, renewed on its own clock, keeps other readers away
+
     async def committed(self, bus: str, group: str) -> dict[int, int]:
         self._check_open()
         rows = await self._in(self._read_thread, self._committed_sync, bus, group)
@@ -422,3 +480,109 @@ class SQLiteStore:
 
     async def rewind(self, bus: str, group: str) -> None:
         self._cursors.pop((bus, group), None)
+
+    # -- the delay queue -------------------------------------------------------------------
+
+    async def schedule(self, group: str, entries: Sequence[Delayed]) -> None:
+        self._check_open()
+        if not entries:
+            return
+        rows = [(group, key, due, body, due) for key, due, body in entries]
+        conn = self._writer
+        assert conn is not None
+        await self._in(
+            self._write_thread,
+            self._transaction,
+            conn,
+            lambda: conn.executemany(
+                "INSERT INTO eb_delayed (grp, key, due, body, available) VALUES (?, ?, ?, ?, ?)",
+                rows,
+            ),
+        )
+
+    async def claim(
+        self, group: str, key: str, *, now: float, max_count: int, lease: float
+    ) -> list[Claimed]:
+        self._check_open()
+        conn = self._writer
+        assert conn is not None
+
+        def claim() -> list[Claimed]:
+            rows = conn.execute(
+                "UPDATE eb_delayed SET claims = claims + 1, owner = ?, available = ? WHERE id IN "
+                "(SELECT id FROM eb_delayed WHERE grp = ? AND key = ? AND available <= ? "
+                "ORDER BY available, id LIMIT ?) RETURNING id, key, due, body, claims",
+                (self._leases.owner, now + lease, group, key, now, max_count),
+            ).fetchall()
+            return sorted((Claimed(*row) for row in rows), key=lambda c: (c.due, c.id))
+
+        return await self._in(self._write_thread, self._transaction, conn, claim)
+
+    async def finish(self, group: str, ids: Sequence[int | str]) -> None:
+        self._check_open()
+        if not ids:
+            return
+        conn = self._writer
+        assert conn is not None
+        rows = [(group, entry_id) for entry_id in ids]
+        await self._in(
+            self._write_thread,
+            self._transaction,
+            conn,
+            lambda: conn.executemany("DELETE FROM eb_delayed WHERE grp = ? AND id = ?", rows),
+        )
+
+    async def delayed(self, group: str) -> dict[str, DelayStats]:
+        self._check_open()
+        rows = await self._in(self._read_thread, self._delayed_sync, group)
+        return {key: DelayStats(count, next_due) for key, count, next_due in rows}
+
+    def _delayed_sync(self, group: str) -> list[tuple[str, int, float]]:
+        conn = self._reader
+        assert conn is not None
+        return conn.execute(
+            "SELECT key, COUNT(*), MIN(available) FROM eb_delayed WHERE grp = ? GROUP BY key",
+            (group,),
+        ).fetchall()
+
+    # -- browsing --------------------------------------------------------------------------
+
+    async def read(self, bus: str, *, after: int, max_count: int) -> list[Record]:
+        self._check_open()
+        rows = await self._in(self._read_thread, self._read, bus, after, max_count)
+        return [Record(0, seq, body) for seq, body in rows]
+
+    async def delete(self, bus: str, positions: Sequence[Position]) -> int:
+        self._check_open()
+        conn = self._writer
+        assert conn is not None
+        rows = [(bus, offset) for _, offset in positions]
+
+        def delete() -> int:
+            cursor = conn.executemany("DELETE FROM eb_events WHERE bus = ? AND seq = ?", rows)
+            return int(cursor.rowcount)
+
+        return await self._in(self._write_thread, self._transaction, conn, delete)
+
+    async def stats(self, bus: str, group: str | None = None) -> BusStats:
+        self._check_open()
+        return await self._in(self._read_thread, self._stats_sync, bus, group)
+
+    def _stats_sync(self, bus: str, group: str | None) -> BusStats:
+        conn = self._reader
+        assert conn is not None
+        newest, retained = conn.execute(
+            "SELECT MAX(seq), COUNT(*) FROM eb_events WHERE bus = ?", (bus,)
+        ).fetchone()
+        (committed,) = conn.execute(
+            "SELECT MAX(committed) FROM eb_offsets WHERE bus = ?", (bus,)
+        ).fetchone()
+        last = max(newest or 0, committed or 0)
+        if group is None:
+            return BusStats(last, retained)
+        (pending,) = conn.execute(
+            "SELECT COUNT(*) FROM eb_events WHERE bus = ? AND seq > COALESCE("
+            "(SELECT committed FROM eb_offsets WHERE bus = ? AND grp = ? AND part = 0), 0)",
+            (bus, bus, group),
+        ).fetchone()
+        return BusStats(last, retained, pending)

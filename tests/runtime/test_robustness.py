@@ -32,10 +32,10 @@ async def test_a_failing_delivery_observer_does_not_stop_the_target() -> None:
     def broken_observer(delivery: Delivery, error: BaseException | None) -> None:
         raise RuntimeError("observer bug")
 
-    bridge._observers.append(broken_observer)
-    async with bridge:
-        await bridge.publish("orders", [event(n) for n in range(5)])
-        await bridge.wait_idle(5)
+    with bridge.observe(deliveries=broken_observer):
+        async with bridge:
+            await bridge.publish("orders", [event(n) for n in range(5)])
+            await bridge.wait_idle(5)
     assert got == [0, 1, 2, 3, 4]
 
 
