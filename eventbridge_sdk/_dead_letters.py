@@ -175,7 +175,13 @@ class DeadLetters:
         dead-letter bus, so replaying twice does not deliver twice. Without ``entries``, every
         dead letter (of ``bus``, of ``target``) is replayed.
         """
-        chosen = await self._select(entries, bus, target)
+        store = await self.bridge._opened_store()
+        if entries is None:
+            chosen = await self._select(None, bus, target)
+        else:
+            # Entries listed earlier may have been replayed or purged since: only those still
+            # kept are replayed, so that replaying the same list twice delivers once.
+            chosen = [entry for entry in entries if await self._kept(entry)]
         if not chosen:
             return 0
         declared = {t.full_name for t in self.bridge.targets()}
@@ -185,7 +191,6 @@ class DeadLetters:
                 f"cannot replay dead letters of {unknown}: no such target is declared on this "
                 "bridge; declare it, or purge those dead letters"
             )
-        store = await self.bridge._opened_store()
         now = self.bridge.clock.time()
         entries_out = [
             Delayed(
@@ -197,6 +202,12 @@ class DeadLetters:
         await self._delete(chosen)
         self.bridge._wake_delays()
         return len(chosen)
+
+    async def _kept(self, entry: DeadLetterEntry) -> bool:
+        store = await self.bridge._opened_store()
+        offset = entry.position.offset
+        found = await store.read(entry.bus, after=offset - 1, max_count=1)
+        return bool(found) and found[0].offset == offset
 
     async def purge(
         self,

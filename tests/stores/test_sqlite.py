@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
+import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
 
 from eventbridge_sdk import ConfigurationError, StoreClosedError, StoreError
 from eventbridge_sdk.stores import SQLiteStore, open_store
+from eventbridge_sdk.stores.base import Delayed
 
 
 async def test_events_and_offsets_survive_reopen(tmp_path: Path) -> None:
@@ -295,3 +300,41 @@ async def test_opening_waits_while_another_process_holds_a_new_file_locked(
         await store.close()
     assert [r.body for r in records] == [b"a"]
     await asyncio.sleep(0)
+
+
+async def test_the_delay_queue_survives_a_restart(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/events.db"
+    store = SQLiteStore(url)
+    await store.open()
+    await store.schedule("g", [Delayed("orders/r/t", 100.0, b"retry")])
+    await store.close()
+    reopened = SQLiteStore(url)
+    await reopened.open()
+    try:
+        [entry] = await reopened.claim("g", "orders/r/t", now=100.0, max_count=5, lease=60)
+        assert entry.body == b"retry"
+    finally:
+        await reopened.close()
+
+
+async def test_claims_of_a_dead_process_of_this_host_are_claimable_at_once(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path}/events.db"
+    store = SQLiteStore(url)
+    await store.open()
+    await store.schedule("g", [Delayed("t", 100.0, b"x")])
+    await store.claim("g", "t", now=100.0, max_count=5, lease=3600)
+    await store.close()
+    gone = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
+    await gone.wait()
+    dead = gone.pid
+    with sqlite3.connect(tmp_path / "events.db") as conn:
+        conn.execute("UPDATE eb_delayed SET owner = ?", (f"{socket.gethostname()}/{dead}/x",))
+    reopened = SQLiteStore(url)
+    await reopened.open()
+    try:
+        claimed = await reopened.claim("g", "t", now=101.0, max_count=5, lease=60)
+        assert [c.body for c in claimed] == [b"x"]  # not hidden for the rest of the hour
+    finally:
+        await reopened.close()
