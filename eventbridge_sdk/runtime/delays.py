@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ..stores.base import Claimed, Delayed, Store
+from ..stores.base import Claimed, Delayed, Record, Store
 from ._tasks import cancel_all, supervised
 
 if TYPE_CHECKING:
     from .runner import Runner
 
-__all__ = ["Clock", "DelayScheduler", "Envelope", "encode_envelope"]
+__all__ = ["Backlog", "Clock", "DelayScheduler", "Envelope", "encode_backlog", "encode_envelope"]
 
 logger = logging.getLogger("eventbridge_sdk")
 
@@ -74,8 +74,24 @@ def encode_envelope(
     )
 
 
+def encode_backlog(runner: str, due: float, records: Sequence[Record]) -> Delayed:
+    """A delay-queue entry, due now, that names a runner's backlog: records of one bus
+    partition it could not take. The entry keeps them in the bus instead of copying them."""
+    first = records[0]
+    body = orjson.dumps(
+        {
+            "runner": runner,
+            "partition": first[0],
+            "offsets": [record[1] for record in records],
+            "deliveries": [record[3] for record in records],
+        }
+    )
+    bus = runner.partition("/")[0]
+    return Delayed(runner, due, body, len(records), (bus, first[0], first[1]))
+
+
 class Envelope:
-    """A decoded delay-queue entry: what to deliver, to whom, and its history."""
+    """A decoded delay-queue entry for one event: what to deliver, to whom, and its history."""
 
     __slots__ = ("attempt", "claimed", "error", "first", "runner")
 
@@ -90,6 +106,81 @@ class Envelope:
     def event_body(self) -> bytes:
         """The original event's JSON bytes (decoded again: a handler may have changed its copy)."""
         return orjson.dumps(orjson.loads(self.claimed.body)["event"])
+
+    def requeued(self, runner: str, due: float) -> Delayed:
+        """The same entry again, due at ``due`` (a paused runner hands it back)."""
+        return Delayed(runner, due, self.claimed.body)
+
+    def settle(self, delays: DelayScheduler) -> None:
+        """The runner is done with it: delete the entry."""
+        delays.finish_soon([self.claimed.id])
+
+
+class _Run:
+    """A claimed backlog entry: deleted once the runner settled each event it names."""
+
+    __slots__ = ("id", "remaining")
+
+    def __init__(self, entry_id: int | str, remaining: int) -> None:
+        self.id = entry_id
+        self.remaining = remaining
+
+
+class Backlog:
+    """One event of a runner's backlog, read from its bus when the backlog entry came due."""
+
+    __slots__ = ("record", "run")
+
+    first: float | None = None
+
+    def __init__(self, run: _Run, record: Record) -> None:
+        self.run = run
+        self.record = record
+
+    @property
+    def attempt(self) -> int:
+        return self.record[3]
+
+    @property
+    def event_body(self) -> bytes:
+        return self.record[2]
+
+    def requeued(self, runner: str, due: float) -> Delayed:
+        return Delayed(runner, due, encode_envelope(runner, self.record[2], self.record[3], None))
+
+    def settle(self, delays: DelayScheduler) -> None:
+        run = self.run
+        run.remaining -= 1
+        if not run.remaining:
+            delays.finish_soon([run.id])
+
+
+async def read_backlog(
+    store: Store, bus: str, claimed: Claimed, fields: dict[str, Any]
+) -> list[Backlog]:
+    """The events a backlog entry names, read from the bus it keeps them in."""
+    offsets: list[int] = fields["offsets"]
+    deliveries: list[int] = fields["deliveries"]
+    span = offsets[-1] - offsets[0] + 1
+    found = {
+        record[1]: record for record in await store.read(bus, after=offsets[0] - 1, max_count=span)
+    }
+    run = _Run(claimed.id, 0)
+    out = []
+    for offset, count in zip(offsets, deliveries, strict=True):
+        record = found.get(offset)
+        if record is None:
+            logger.error(
+                "bus %r: the event at offset %d, in the backlog of %s, is gone from the bus "
+                "(deleted by hand?); it is skipped",
+                bus,
+                offset,
+                fields["runner"],
+            )
+            continue
+        out.append(Backlog(run, record._replace(deliveries=count)))
+    run.remaining = len(out)
+    return out
 
 
 class DelayScheduler:
@@ -114,6 +205,9 @@ class DelayScheduler:
         self.runners: dict[str, Runner] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._finisher: asyncio.Task[None] | None = None
+        self._finished: list[int | str] = []
+        self._finish_wanted = asyncio.Event()
         self._unknown: set[str] = set()
 
     def add(self, runner: Runner) -> None:
@@ -124,22 +218,78 @@ class DelayScheduler:
         """Look at the delay queue again now (an entry was added, a runner has room)."""
         self._wake.set()
 
-    async def put(self, entries: Sequence[Delayed]) -> None:
-        """Schedule entries durably and wake the scheduler."""
+    async def put(self, entries: Sequence[Delayed], *, wake: bool = True) -> None:
+        """Schedule entries durably; wake the scheduler unless told it need not look."""
         await self.store.schedule(self.group, entries)
-        self._wake.set()
+        if wake:
+            self._wake.set()
 
     async def finish(self, ids: Sequence[int | str]) -> None:
-        """Delete entries that were delivered, rescheduled or dead-lettered."""
+        """Delete entries that were delivered, rescheduled or dead-lettered, now."""
         await self.store.finish(self.group, ids)
+
+    def finish_soon(self, ids: Sequence[int | str]) -> None:
+        """Delete entries in the next batch of deletions: one store write for many entries.
+
+        Until then they stay claimed; should the process die first, they come back when their
+        claim ends (at-least-once).
+        """
+        self._finished.extend(ids)
+        self._finish_wanted.set()
+
+    async def flush(self) -> None:
+        """Delete the entries waiting to be finished now."""
+        ids, self._finished = self._finished, []
+        if not ids:
+            return
+        try:
+            await self.store.finish(self.group, ids)
+        except BaseException:
+            self._finished[:0] = ids
+            raise
+
+    async def _finish_loop(self) -> None:
+        while True:
+            await self._finish_wanted.wait()
+            self._finish_wanted.clear()
+            try:
+                await self.flush()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("finishing delay-queue entries failed; again in 1 s")
+                await asyncio.sleep(1.0)
+                self._finish_wanted.set()
 
     def start(self) -> None:
         self._task = supervised(self._run(), f"eventbridge-delays:{self.group}")
+        self._finisher = supervised(self._finish_loop(), f"eventbridge-delays:{self.group}:finish")
 
     async def stop(self, grace: float) -> None:
+        """Stop feeding runners and finishing entries."""
+        await self.stop_feeding(grace)
+        await self.stop_finishing(grace)
+
+    async def stop_feeding(self, grace: float) -> None:
+        """Stop feeding runners (what is due stays in the store for the next start)."""
         if self._task is not None:
             await cancel_all([self._task], grace)
             self._task = None
+
+    async def stop_finishing(self, grace: float) -> None:
+        """Stop the batch deletions after a last one (the runners have stopped)."""
+        if self._finisher is not None:
+            await cancel_all([self._finisher], grace)
+            self._finisher = None
+        try:
+            async with asyncio.timeout(grace):
+                await self.flush()
+        except Exception:
+            logger.exception(
+                "deleting %d finished delay-queue entries failed; they are delivered again "
+                "when their claims end",
+                len(self._finished),
+            )
 
     async def _run(self) -> None:
         while True:
@@ -173,8 +323,8 @@ class DelayScheduler:
             claimed = await self.store.claim(
                 self.group, key, now=now, max_count=room, lease=self.lease
             )
-            runner.feed(claimed)
-            if len(claimed) == room:
+            await runner.feed(claimed)
+            if sum(entry.weight for entry in claimed) >= room:
                 wake_at = now  # more may be due
             else:
                 runner.spilling = False  # the backlog is through: new events go straight in

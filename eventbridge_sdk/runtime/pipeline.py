@@ -24,9 +24,9 @@ from typing import Any
 import orjson
 
 from ..patterns import Pattern, RuleIndex
-from ..stores.base import Delayed, Record, Store
+from ..stores.base import Record, Store
 from ._tasks import cancel_all, supervised
-from .delays import DelayScheduler, encode_envelope
+from .delays import DelayScheduler, encode_backlog
 from .offsets import AckTracker, OffsetTracker
 from .runner import Runner
 
@@ -152,33 +152,44 @@ class BusPipeline:
                     await tracker.wait_for_room(limit)
                 if not tracker.track(record, len(runners)):
                     continue  # read twice (a log store read again): dispatched already
-                if not runners[0].offer(record, event):
-                    spills.append((runners[0], record))
-                for runner in runners[1:]:
-                    # Each target gets its own copy: a handler may change the data it gets.
-                    if not runner.offer(record, loads(body)):
+                form: dict[str, Any] | None = event
+                for runner in runners:
+                    if not runner.takes():
                         spills.append((runner, record))
+                        continue
+                    # Each target gets its own copy: a handler may change the data it gets.
+                    runner.take(record, form if form is not None else loads(body))
+                    form = None
             if spills:
                 await self._spill(spills)
 
     async def _spill(self, spills: list[tuple[Runner, Record]]) -> None:
-        """Send records that full or paused runners refused to the delay queue, due now."""
+        """Hand records that full or paused runners refused to the delay queue, due now.
+
+        One entry per runner names its records; the store keeps them in the bus until the
+        runner is through with them, so a backlog costs no copy of the events.
+        """
+        backlogs: dict[tuple[Runner, int], list[Record]] = {}
+        for runner, record in spills:
+            backlogs.setdefault((runner, record[0]), []).append(record)
         now = self.delays.clock.time()
         entries = [
-            Delayed(runner.name, now, encode_envelope(runner.name, record[2], record[3], None))
-            for runner, record in spills
+            encode_backlog(runner.name, now, records) for (runner, _), records in backlogs.items()
         ]
+        # A runner with room left takes its backlog only when the scheduler looks; a full one
+        # wakes the scheduler itself once it has room again.
+        wake = any(runner.room() > runner.queue_size // 2 for runner, _ in backlogs)
         pause = 0.1
         while True:
             try:
-                await self.delays.put(entries)
+                await self.delays.put(entries, wake=wake)
                 break
             except Exception:
                 # Nothing is lost meanwhile: the records stay open, so the watermark waits.
                 logger.exception(
                     "bus %r: spilling %d events to the delay queue failed; again in %.1f s",
                     self.bus,
-                    len(entries),
+                    len(spills),
                     pause,
                 )
                 await asyncio.sleep(pause)

@@ -35,7 +35,7 @@ from .._policies import DeadLetter, DeliveryPolicy, Drop, Retry
 from ..sinks.base import BatchError, Delivery, Sink
 from ..stores.base import Claimed, Delayed, Record
 from ._tasks import supervised
-from .delays import DelayScheduler, Envelope, encode_envelope
+from .delays import Backlog, DelayScheduler, Envelope, encode_envelope, read_backlog
 from .offsets import AckTracker, OffsetTracker
 
 __all__ = [
@@ -63,7 +63,8 @@ TransformFn = Callable[[dict[str, Any]], Any]
 
 PublishFn = Callable[[str, Sequence[Event]], Awaitable[Any]]
 
-_Item = tuple[Record | Envelope, dict[str, Any]]  # where it came from, the event's JSON form
+_Source = Record | Envelope | Backlog  # a bus record, a retry, an event of a backlog
+_Item = tuple[_Source, dict[str, Any]]  # where it came from, the event's JSON form
 
 _EXTENSION_PREFIX = "deadletter"
 
@@ -197,25 +198,34 @@ class Runner:
             return 0
         return self.queue_size - self.queue.qsize()
 
-    def offer(self, record: Record, form: dict[str, Any]) -> bool:
-        """Queue a record for this target, or refuse it (full, paused, or a backlog waits):
-        the caller then spills it to the delay queue. The runner owns ``form`` once taken."""
+    def takes(self) -> bool:
+        """Whether the runner takes a new record now; if not (full, paused, or a backlog waits
+        in the store, which goes first) the caller spills it to the delay queue."""
         if self.spilling or self.paused is not None or self.queue.qsize() >= self.queue_size:
             self.spilling = self.paused is None
             return False
-        self.queue.put_nowait((record, form))
         return True
 
-    def feed(self, claimed: Sequence[Claimed]) -> None:
-        """Queue delay-queue entries that came due (the scheduler checked ``room()``)."""
+    def take(self, record: Record, form: dict[str, Any]) -> None:
+        """Queue a record the runner said it takes; the runner owns ``form`` from now on."""
+        self.queue.put_nowait((record, form))
+
+    async def feed(self, claimed: Sequence[Claimed]) -> None:
+        """Queue delay-queue entries that came due (the scheduler checked ``room()``): a retry
+        is one event; a backlog entry names events that are read from the bus now."""
         broken: list[int | str] = []
+        loads = orjson.loads
         for entry in claimed:
             try:
-                fields = orjson.loads(entry.body)
-                self.queue.put_nowait((Envelope(entry, fields), fields["event"]))
-            except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+                fields = loads(entry.body)
+                if "offsets" in fields:
+                    for item in await read_backlog(self.delays.store, self.bus, entry, fields):
+                        self.queue.put_nowait((item, loads(item.record[2])))
+                else:
+                    self.queue.put_nowait((Envelope(entry, fields), fields["event"]))
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
                 logger.error(
-                    "target %s: delay-queue entry %r is not an envelope this library wrote (%s); "
+                    "target %s: delay-queue entry %r is not an entry this library wrote (%s); "
                     "removed",
                     self.name,
                     entry.id,
@@ -223,7 +233,7 @@ class Runner:
                 )
                 broken.append(entry.id)
         if broken:
-            supervised(self.delays.finish(broken), f"eventbridge-runner:{self.name}:cleanup")
+            self.delays.finish_soon(broken)
 
     async def drain(self) -> None:
         """Wait until every queued event was delivered (or settled otherwise)."""
@@ -290,7 +300,6 @@ class Runner:
                 (item, delivery, errors.get(i) if errors is not None else None)
                 for i, (item, delivery) in enumerate(zip(sent, batch, strict=True))
             )
-        finished: list[int | str] = []
         for item, delivery, error in outcomes:
             if delivery is not None:
                 self._observe(delivery, error)
@@ -300,13 +309,15 @@ class Runner:
                 self.counts.dropped += 1
             else:
                 await self._failed(item, delivery, error, started)
-            source = item[0]
-            if type(source) is Envelope:
-                finished.append(source.claimed.id)
-            else:
-                self.tracker.done(source)  # type: ignore[arg-type]
-        if finished:
-            await self._durably("finishing delay-queue entries", self.delays.finish, finished)
+            self._settle(item[0])
+
+    def _settle(self, source: _Source) -> None:
+        """This runner is done with ``source``: a record counts as finished for the commit, a
+        delay-queue entry is deleted."""
+        if type(source) is Record:
+            self.tracker.done(source)
+        else:
+            source.settle(self.delays)  # type: ignore[union-attr]
 
     async def _put(self, batch: list[Delivery]) -> dict[int, BaseException] | None:
         """Put a batch into the sink; return the failures by index (``None``: all delivered)."""
@@ -340,7 +351,7 @@ class Runner:
                 self.name,
             )
             return None, None
-        attempt = source.attempt if type(source) is Envelope else source[3]  # type: ignore[index]
+        attempt = source[3] if type(source) is Record else source.attempt  # type: ignore[union-attr]
         delivery = Delivery(
             event, self.bus, self.rule, self.target, source_partition(source),
             source_offset(source), attempt,
@@ -372,9 +383,11 @@ class Runner:
         """Settle a failed attempt durably: schedule the retry, dead-letter, or pause."""
         self.counts.failed_attempts += 1
         source = item[0]
-        envelope = source if type(source) is Envelope else None
-        attempt = envelope.attempt if envelope is not None else source[3]  # type: ignore[index]
-        first = envelope.first if envelope is not None and envelope.first else started
+        if type(source) is Record:
+            attempt, first = source[3], started
+        else:
+            attempt = source.attempt  # type: ignore[union-attr]
+            first = source.first or started  # type: ignore[union-attr]
         retry = self.policy.retry
         now = self.clock.time()
         reason = dead_letter_reason(error, self.policy)
@@ -416,8 +429,8 @@ class Runner:
             delivery, error, f"dead-lettered to bus {dead_letter!r} ({reason})", attempt
         )
 
-    def _event_body(self, source: Record | Envelope) -> bytes:
-        return source.event_body if type(source) is Envelope else source[2]  # type: ignore[index]
+    def _event_body(self, source: _Source) -> bytes:
+        return source[2] if type(source) is Record else source.event_body  # type: ignore[union-attr]
 
     def _dead_letter(
         self,
@@ -482,22 +495,16 @@ class Runner:
         if not items:
             return
         now = self.clock.time()
-        entries = []
-        finished: list[int | str] = []
-        for source, _ in items:
-            if type(source) is Envelope:
-                entries.append(Delayed(self.name, now, source.claimed.body))
-                finished.append(source.claimed.id)
-            else:
-                envelope = encode_envelope(self.name, source[2], source[3], None)  # type: ignore[index]
-                entries.append(Delayed(self.name, now, envelope))
+        entries = [
+            encode_backlog_copy(self.name, now, source)
+            if type(source) is Record
+            else source.requeued(self.name, now)  # type: ignore[union-attr]
+            for source, _ in items
+        ]
         await self._durably("handing events back to the delay queue", self.delays.put, entries)
         self.counts.spilled += len(entries)
-        if finished:
-            await self._durably("finishing delay-queue entries", self.delays.finish, finished)
         for source, _ in items:
-            if type(source) is not Envelope:
-                self.tracker.done(source)  # type: ignore[arg-type]
+            self._settle(source)
         if done:
             for _ in items:
                 self.queue.task_done()
@@ -551,11 +558,21 @@ class Runner:
         )
 
 
-def source_partition(source: Record | Envelope) -> int:
-    """The bus partition of a record (0 for a delay-queue entry)."""
-    return 0 if type(source) is Envelope else source[0]  # type: ignore[index]
+def encode_backlog_copy(runner: str, due: float, record: Record) -> Delayed:
+    """A delay-queue entry that carries a copy of a bus record (a paused runner hands it back;
+    the record itself is committed past)."""
+    return Delayed(runner, due, encode_envelope(runner, record[2], record[3], None))
 
 
-def source_offset(source: Record | Envelope) -> int:
-    """The bus offset of a record (0 for a delay-queue entry)."""
-    return 0 if type(source) is Envelope else source[1]  # type: ignore[index]
+def source_partition(source: _Source) -> int:
+    """The bus partition of a record (0 for a retry)."""
+    if type(source) is Record:
+        return source[0]
+    return source.record[0] if type(source) is Backlog else 0
+
+
+def source_offset(source: _Source) -> int:
+    """The bus offset of a record (0 for a retry)."""
+    if type(source) is Record:
+        return source[1]
+    return source.record[1] if type(source) is Backlog else 0

@@ -180,6 +180,7 @@ class Worker:
         runner is idle (the test kit's view of "nothing left to do now")."""
         clock, runners = self.options.clock, self.delays.runners
         while True:
+            await self.delays.flush()
             now = clock.time()
             stats = await self.store.delayed(self.options.pipeline.group)
             due = [
@@ -222,7 +223,7 @@ class Worker:
                 if settle is not None:
                     await settle()
                 # Due retries not yet fed stay in the store for the next start.
-                await self.delays.stop(self.options.grace)
+                await self.delays.stop_feeding(self.options.grace)
                 for pipeline in self.pipelines.values():
                     await pipeline.stop_reading()
                 await asyncio.gather(*(p.drain() for p in self.pipelines.values()))
@@ -234,9 +235,10 @@ class Worker:
                 timeout,
             )
         grace = self.options.grace
-        await self.delays.stop(grace)
+        await self.delays.stop_feeding(grace)
         pipelines = list(self.pipelines.values())
         await asyncio.gather(*(p.cancel(grace) for p in pipelines))
+        await self.delays.stop_finishing(grace)
         runners = [r for p in pipelines for r in p.runners]
         await asyncio.gather(
             *(_bounded(r.sink.flush(), grace, f"flushing the sink of {r.name}") for r in runners)

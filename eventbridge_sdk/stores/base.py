@@ -55,6 +55,12 @@ class Delayed(NamedTuple):
     key: str
     due: float
     body: bytes
+    weight: int = 1
+    """How many events the entry stands for (an entry may name a run of a bus's events)."""
+    keeps: tuple[str, int, int] | None = None
+    """``(bus, partition, offset)``: while the entry exists, the store keeps that partition's
+    events from ``offset`` on, whatever the groups committed (the entry names them instead of
+    carrying copies)."""
 
 
 class Claimed(NamedTuple):
@@ -66,12 +72,14 @@ class Claimed(NamedTuple):
     body: bytes
     claims: int
     """How many times the entry has been claimed, this claim included."""
+    weight: int = 1
 
 
 class DelayStats(NamedTuple):
-    """The delay queue of one key: entries waiting (claimed or not) and when the next is due."""
+    """The delay queue of one key: events waiting (claimed or not) and when the next is due."""
 
     size: int
+    """The sum of the waiting entries' weights."""
     next_due: float
     """The earliest time an unclaimed entry is due or a claim ends (Unix time, seconds)."""
 
@@ -109,9 +117,11 @@ class Store(Protocol):
       not handed to another reader (a no-op where nothing would be).
     - ``rewind`` drops the read cursor so that the next fetch starts again from the committed
       offsets (a restarted listener uses it).
-    - ``schedule`` adds entries to the group's delay queue durably; ``claim`` atomically takes up
-      to ``max_count`` entries of ``key`` due at ``now``, hidden from other claims for ``lease``
-      seconds; ``finish`` deletes claimed entries; ``delayed`` tells, per key, what waits.
+    - ``schedule`` adds entries to the group's delay queue durably; ``claim`` atomically takes
+      entries of ``key`` due at ``now`` whose weights add up to ``max_count`` at most, hidden
+      from other claims for ``lease`` seconds; ``finish`` deletes claimed entries; ``delayed``
+      tells, per key, what waits. An entry that ``keeps`` a bus position holds back the pruning
+      of that bus until it is finished.
     - ``read`` returns events of a bus after a position without any group; ``delete`` removes
       events from a bus (dead letters that were replayed or purged); ``stats`` sizes a bus.
     """
@@ -155,7 +165,8 @@ class Store(Protocol):
     async def claim(
         self, group: str, key: str, *, now: float, max_count: int, lease: float
     ) -> list[Claimed]:
-        """Claim up to ``max_count`` entries of ``key`` due at ``now``, earliest first."""
+        """Claim entries of ``key`` due at ``now``, earliest first, while their weights add up
+        to less than ``max_count`` (one entry at least, however heavy)."""
 
     async def finish(self, group: str, ids: Sequence[int | str]) -> None:
         """Delete claimed entries of the group's delay queue."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from urllib.parse import parse_qs, urlsplit
 
@@ -31,13 +32,14 @@ class _Log:
     A deleted event leaves ``None`` in its place, so that offsets stay list indexes.
     """
 
-    __slots__ = ("base", "bodies", "committed", "deleted", "has_data", "has_room")
+    __slots__ = ("base", "bodies", "committed", "deleted", "has_data", "has_room", "kept")
 
     def __init__(self) -> None:
         self.base = 1  # offset of bodies[0]; offsets start at 1 so that 0 means "nothing"
         self.bodies: list[bytes | None] = []
         self.committed: dict[str, int] = {}
         self.deleted = 0
+        self.kept: Counter[int] = Counter()  # offsets that delay-queue entries keep from
         self.bind_to_loop()
 
     def bind_to_loop(self) -> None:
@@ -76,6 +78,8 @@ class _Log:
         if not self.committed:
             return
         done = min(self.committed.values()) - self.base + 1
+        if self.kept:
+            done = min(done, min(self.kept) - self.base)
         # Trim in chunks so that deleting from the front of the list stays amortised O(1).
         if done > 0 and (done >= 4096 or done >= len(self.bodies) // 2):
             self.deleted -= self.bodies[:done].count(None)
@@ -84,12 +88,18 @@ class _Log:
 
 
 class _Entry:
-    __slots__ = ("available", "body", "claims", "due", "key")
+    __slots__ = ("available", "body", "claims", "due", "keeps", "key", "weight")
 
-    def __init__(self, key: str, due: float, body: bytes) -> None:
-        self.key, self.due, self.body = key, due, body
+    def __init__(self, entry: Delayed) -> None:
+        self.key, self.due, self.weight, self.keeps = (
+            entry.key,
+            entry.due,
+            entry.weight,
+            entry.keeps,
+        )
+        self.body = bytes(memoryview(entry.body))
         self.claims = 0
-        self.available = due  # when it may be claimed: its due time, or the end of its claim
+        self.available = entry.due  # when it may be claimed: its due time, or its claim's end
 
 
 class _DelayQueue:
@@ -105,9 +115,9 @@ class _DelayQueue:
         self.entries: dict[int, _Entry] = {}
         self.heaps: dict[str, list[tuple[float, int]]] = {}
 
-    def push(self, entry_id: int, key: str, due: float, body: bytes) -> None:
-        self.entries[entry_id] = _Entry(key, due, body)
-        heapq.heappush(self.heaps.setdefault(key, []), (due, entry_id))
+    def push(self, entry_id: int, entry: Delayed) -> None:
+        self.entries[entry_id] = _Entry(entry)
+        heapq.heappush(self.heaps.setdefault(entry.key, []), (entry.due, entry_id))
 
     def _top(self, key: str) -> tuple[float, int] | None:
         heap = self.heaps.get(key)
@@ -123,7 +133,8 @@ class _DelayQueue:
 
     def claim(self, key: str, now: float, max_count: int, lease: float) -> list[Claimed]:
         claimed: list[Claimed] = []
-        while len(claimed) < max_count:
+        weight = 0
+        while weight < max_count:
             top = self._top(key)
             if top is None or top[0] > now:
                 break
@@ -133,13 +144,16 @@ class _DelayQueue:
             entry.claims += 1
             entry.available = now + lease
             heapq.heappush(heap, (entry.available, entry_id))
-            claimed.append(Claimed(entry_id, key, entry.due, entry.body, entry.claims))
+            claimed.append(
+                Claimed(entry_id, key, entry.due, entry.body, entry.claims, entry.weight)
+            )
+            weight += entry.weight
         return claimed
 
     def stats(self) -> dict[str, DelayStats]:
         counts: dict[str, int] = {}
         for entry in self.entries.values():
-            counts[entry.key] = counts.get(entry.key, 0) + 1
+            counts[entry.key] = counts.get(entry.key, 0) + entry.weight
         out: dict[str, DelayStats] = {}
         for key, count in counts.items():
             top = self._top(key)
@@ -285,8 +299,10 @@ class MemoryStore:
 
     async def schedule(self, group: str, entries: Sequence[Delayed]) -> None:
         queue = self._delay_queue(group)
-        for key, due, body in entries:
-            queue.push(next(self._ids), key, due, bytes(memoryview(body)))
+        for entry in entries:
+            if entry.keeps is not None:
+                self._log(entry.keeps[0]).kept[entry.keeps[2]] += 1
+            queue.push(next(self._ids), entry)
 
     async def claim(
         self, group: str, key: str, *, now: float, max_count: int, lease: float
@@ -296,7 +312,15 @@ class MemoryStore:
     async def finish(self, group: str, ids: Sequence[int | str]) -> None:
         entries = self._delay_queue(group).entries
         for entry_id in ids:
-            entries.pop(int(entry_id), None)
+            entry = entries.pop(int(entry_id), None)
+            if entry is not None and entry.keeps is not None:
+                log = self._log(entry.keeps[0])
+                log.kept[entry.keeps[2]] -= 1
+                if not log.kept[entry.keeps[2]]:
+                    del log.kept[entry.keeps[2]]
+                log.trim()
+                if log.size < self.capacity:
+                    log.has_room.set()
 
     async def delayed(self, group: str) -> dict[str, DelayStats]:
         return self._delay_queue(group).stats()

@@ -63,11 +63,16 @@ CREATE TABLE IF NOT EXISTS eb_delayed (
     key TEXT NOT NULL,
     due REAL NOT NULL,
     body BLOB NOT NULL,
+    weight INTEGER NOT NULL DEFAULT 1,
+    keep_bus TEXT,
+    keep_from INTEGER,
     claims INTEGER NOT NULL DEFAULT 0,
     owner TEXT,
     available REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS eb_delayed_by_key ON eb_delayed (grp, key, available, id);
+CREATE INDEX IF NOT EXISTS eb_delayed_keeps ON eb_delayed (keep_bus, keep_from)
+    WHERE keep_bus IS NOT NULL;
 CREATE TABLE IF NOT EXISTS eb_offsets (
     bus TEXT NOT NULL,
     grp TEXT NOT NULL,
@@ -217,13 +222,14 @@ class SQLiteStore:
             if not alive(owner)
         ]
         if owners:
-            self._transaction(
-                conn,
-                lambda: conn.executemany(
+
+            def release() -> None:
+                conn.executemany(
                     "UPDATE eb_delayed SET owner = NULL, available = due WHERE owner = ?",
                     [(owner,) for owner in owners],
-                ),
-            )
+                )
+
+            self._transaction(conn, release)
 
     async def open(self) -> None:
         if not self._closed:
@@ -259,6 +265,11 @@ class SQLiteStore:
 
     @staticmethod
     def _transaction(conn: sqlite3.Connection, work: Callable[[], T]) -> T:
+        """Run ``work`` in one write transaction on the writer's thread.
+
+        ``work`` must not return a cursor: a cursor released on another thread would reset its
+        statement while this thread runs the next one.
+        """
         conn.execute("BEGIN IMMEDIATE")
         try:
             result = work()
@@ -456,8 +467,9 @@ class SQLiteStore:
         assert conn is not None
         conn.execute(
             "DELETE FROM eb_events WHERE bus = ? AND seq <= "
-            "(SELECT MIN(committed) FROM eb_offsets WHERE bus = ?)",
-            (bus, bus),
+            "(SELECT MIN(committed) FROM eb_offsets WHERE bus = ?) AND seq < "
+            "COALESCE((SELECT MIN(keep_from) FROM eb_delayed WHERE keep_bus = ?), 1 << 62)",
+            (bus, bus, bus),
         )
 
     async def ack(self, bus: str, group: str, records: Sequence[Record]) -> None:
@@ -487,18 +499,25 @@ class SQLiteStore:
         self._check_open()
         if not entries:
             return
-        rows = [(group, key, due, body, due) for key, due, body in entries]
+        # One partition per bus here: a kept position is the bus and its offset.
+        rows = [
+            (
+                group, e.key, e.due, e.body, e.weight,
+                e.keeps[0] if e.keeps else None, e.keeps[2] if e.keeps else None, e.due,
+            )
+            for e in entries
+        ]  # fmt: skip
         conn = self._writer
         assert conn is not None
-        await self._in(
-            self._write_thread,
-            self._transaction,
-            conn,
-            lambda: conn.executemany(
-                "INSERT INTO eb_delayed (grp, key, due, body, available) VALUES (?, ?, ?, ?, ?)",
+
+        def insert() -> None:
+            conn.executemany(
+                "INSERT INTO eb_delayed (grp, key, due, body, weight, keep_bus, keep_from, "
+                "available) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
-            ),
-        )
+            )
+
+        await self._in(self._write_thread, self._transaction, conn, insert)
 
     async def claim(
         self, group: str, key: str, *, now: float, max_count: int, lease: float
@@ -510,9 +529,11 @@ class SQLiteStore:
         def claim() -> list[Claimed]:
             rows = conn.execute(
                 "UPDATE eb_delayed SET claims = claims + 1, owner = ?, available = ? WHERE id IN "
-                "(SELECT id FROM eb_delayed WHERE grp = ? AND key = ? AND available <= ? "
-                "ORDER BY available, id LIMIT ?) RETURNING id, key, due, body, claims",
-                (self._leases.owner, now + lease, group, key, now, max_count),
+                "(SELECT id FROM (SELECT id, SUM(weight) OVER (ORDER BY available, id ROWS "
+                "UNBOUNDED PRECEDING) - weight AS before FROM eb_delayed WHERE grp = ? AND "
+                "key = ? AND available <= ? ORDER BY available, id LIMIT ?) WHERE before < ?) "
+                "RETURNING id, key, due, body, claims, weight",
+                (self._leases.owner, now + lease, group, key, now, max_count, max_count),
             ).fetchall()
             return sorted((Claimed(*row) for row in rows), key=lambda c: (c.due, c.id))
 
@@ -525,12 +546,11 @@ class SQLiteStore:
         conn = self._writer
         assert conn is not None
         rows = [(group, entry_id) for entry_id in ids]
-        await self._in(
-            self._write_thread,
-            self._transaction,
-            conn,
-            lambda: conn.executemany("DELETE FROM eb_delayed WHERE grp = ? AND id = ?", rows),
-        )
+
+        def delete() -> None:
+            conn.executemany("DELETE FROM eb_delayed WHERE grp = ? AND id = ?", rows)
+
+        await self._in(self._write_thread, self._transaction, conn, delete)
 
     async def delayed(self, group: str) -> dict[str, DelayStats]:
         self._check_open()
@@ -541,7 +561,7 @@ class SQLiteStore:
         conn = self._reader
         assert conn is not None
         return conn.execute(
-            "SELECT key, COUNT(*), MIN(available) FROM eb_delayed WHERE grp = ? GROUP BY key",
+            "SELECT key, SUM(weight), MIN(available) FROM eb_delayed WHERE grp = ? GROUP BY key",
             (group,),
         ).fetchall()
 
