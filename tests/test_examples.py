@@ -87,3 +87,12 @@ def test_worker_example_handles_what_another_process_publishes(tmp_path: Path) -
     assert "started on" in log
     assert "event patterns matched natively" in log or "native matcher is not built" in log
     assert "stop requested by a signal" in log
+
+
+def test_retries_example_retries_dead_letters_and_replays(tmp_path: Path) -> None:
+    out = run_example("retries.py", tmp_path)
+    assert out.count("charge: charged o-1") == 1, out
+    assert "dead letter: o-2 failed in orders/paid/charge after 1 attempt(s) (dead-letter)" in out
+    assert "replayed 1 dead letter(s)" in out
+    assert out.count("charge: charged o-2") == 1, out
+    assert "status: 2 charged, 2 retries, 1 dead-lettered, 0 dead letters left" in out

@@ -308,7 +308,12 @@ class Runner:
             elif isinstance(error, Drop):
                 self.counts.dropped += 1
             else:
-                await self._failed(item, delivery, error, started)
+                # A dead letter, like a reply, must not wait for room in a bounded store.
+                delivering = DELIVERING.set(True)
+                try:
+                    await self._failed(item, delivery, error, started)
+                finally:
+                    DELIVERING.reset(delivering)
             self._settle(item[0])
 
     def _settle(self, source: _Source) -> None:

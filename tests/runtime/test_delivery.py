@@ -22,6 +22,7 @@ from eventbridge_sdk import (
     RuntimeStateError,
     Settings,
 )
+from eventbridge_sdk.stores import MemoryStore
 from eventbridge_sdk.testing import run_bridge
 
 START = 1_700_000_000.0
@@ -468,3 +469,17 @@ async def test_harness_wait_idle_times_out_with_a_clear_message_on_a_stuck_targe
         with pytest.raises(TimeoutError, match="did not finish"):
             await harness.publish("orders", order(1))
         gate.set()
+
+
+async def test_dead_letters_never_wait_for_room_in_a_full_memory_store() -> None:
+    bridge = EventBridge("memory://")
+
+    @bridge.bus("orders").rule("all").target(retry=RetryPolicy.NO_RETRY)
+    async def broken(event: Event) -> None:
+        raise ConnectionError("down")
+
+    # The dead-letter bus has no reader, so waiting for room in it would wait forever.
+    async with run_bridge(bridge, store=MemoryStore(capacity=3)) as harness:
+        for n in range(6):
+            await harness.publish("orders", order(n))
+        assert len(await harness.dead_letters()) == 6

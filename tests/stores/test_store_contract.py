@@ -23,7 +23,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     s: Store = (
         MemoryStore()
         if request.param == "memory"
-        else SQLiteStore(f"sqlite:///{tmp_path}/events.db")
+        else SQLiteStore(f"sqlite:///{tmp_path}/events.db?prune_interval=0")
     )
     await s.open()
     yield s
@@ -183,6 +183,39 @@ async def test_delayed_counts_entries_per_key_with_the_next_due(store: Store) ->
     await store.claim("g", "a", now=NOW + 3, max_count=1, lease=100)
     assert (await store.delayed("g"))["a"] == (2, NOW + 5)  # the claimed one comes back later
     assert await store.delayed("nobody") == {}
+
+
+async def test_claim_counts_weights_and_takes_one_heavy_entry_at_least(store: Store) -> None:
+    await store.schedule(
+        "g",
+        [
+            Delayed("t", NOW + 1, b"a", weight=300),
+            Delayed("t", NOW + 2, b"b", weight=300),
+            Delayed("t", NOW + 3, b"c", weight=1),
+        ],
+    )
+    assert (await store.delayed("g"))["t"].size == 601
+    first = await store.claim("g", "t", now=NOW + 9, max_count=100, lease=60)
+    assert [(c.body, c.weight) for c in first] == [(b"a", 300)]
+    rest = await store.claim("g", "t", now=NOW + 9, max_count=500, lease=60)
+    assert [c.body for c in rest] == [b"b", b"c"]
+
+
+async def test_an_entry_that_keeps_bus_events_holds_back_pruning(log_store: Store) -> None:
+    store = log_store
+    positions = await store.append("orders", [b"a", b"b", b"c"])
+    await store.fetch("orders", "g", max_count=10, timeout=0.1)
+    keep = positions[1]
+    await store.schedule("g", [Delayed("orders/r/t", NOW, b"run", 2, ("orders", *keep))])
+    await store.commit("orders", "g", {keep.partition: positions[-1].offset})
+    kept = await store.read("orders", after=0, max_count=10)
+    assert [r.body for r in kept] == [b"b", b"c"]  # committed, yet kept for the entry
+    [entry] = await store.claim("g", "orders/r/t", now=NOW, max_count=10, lease=60)
+    await store.finish("g", [entry.id])
+    more = await store.append("orders", [b"d"])
+    await store.fetch("orders", "g", max_count=10, timeout=0.1)
+    await store.commit("orders", "g", {keep.partition: more[0].offset})
+    assert await store.read("orders", after=0, max_count=10) == []
 
 
 # -- browsing --------------------------------------------------------------------------------
