@@ -427,16 +427,29 @@ class EventBridge:
         self._published.clear()
         return drained
 
-    async def wait_idle(self, timeout: float | None = None) -> None:
+    async def wait_idle(self, timeout: float | None = None, *, retries: bool = False) -> None:
         """Wait until every event published through this bridge so far has been processed.
 
-        Events that handlers publish meanwhile (replies) are waited for too.
+        Events that handlers publish meanwhile (replies, dead letters) are waited for too.
+        Processed includes "scheduled for a retry"; with ``retries=True`` the wait lasts until
+        no retry or backlog of a running, unpaused target is left in the store, however far
+        off it is due, so give a ``timeout``.
+
+        Example::
+
+            await bridge.publish("orders", event)
+            await bridge.wait_idle(60, retries=True)
         """
         worker = self._worker
         if worker is None:
             raise RuntimeStateError("wait_idle() needs a running bridge; call start() first")
         async with asyncio.timeout(timeout):
             await self._settle(worker)
+            while retries:
+                await worker.wait_delays_settled(due_only=False)
+                await self._settle(worker)
+                if self.idle:
+                    return
 
     def observe(
         self,
@@ -467,7 +480,8 @@ class EventBridge:
         return all(runner.idle for runner in worker.runners.values())
 
     async def wait_delays_settled(self) -> None:
-        """Wait until no retry or backlog is due for a running target and every target is idle."""
+        """Wait until every target is idle and no retry or backlog of a running, unpaused
+        target is due by the runtime's clock (the test kit moves that clock)."""
         worker = self._worker
         if worker is None:
             raise RuntimeStateError("the bridge is not running; call start() first")

@@ -34,12 +34,6 @@ async def charge(event: Event) -> None:
     print(f"charge: charged {order}")
 
 
-async def settled() -> None:
-    """Wait until no retry of this bridge waits in the store."""
-    while any(target.delayed for target in (await bridge.status()).targets):
-        await asyncio.sleep(0.05)
-
-
 async def main() -> None:
     async with bridge:
         await bridge.publish(
@@ -49,8 +43,7 @@ async def main() -> None:
                 Event(type="order.paid", source="/shop", data={"order": "o-2"}),
             ],
         )
-        await bridge.wait_idle()
-        await settled()
+        await bridge.wait_idle(10, retries=True)  # first attempts, then every retry
 
         for letter in await bridge.dead_letters.list():
             print(
@@ -61,7 +54,7 @@ async def main() -> None:
         expired_cards.clear()  # the customer updated the card
         replayed = await bridge.dead_letters.replay(target="charge")
         print(f"replayed {replayed} dead letter(s)")
-        await settled()
+        await bridge.wait_idle(10, retries=True)
 
         [target] = (await bridge.status()).targets
         counts = target.counts

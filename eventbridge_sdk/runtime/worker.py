@@ -175,23 +175,27 @@ class Worker:
         """Every runner of this worker by its ``bus/rule/target`` name."""
         return dict(self.delays.runners)
 
-    async def wait_delays_settled(self) -> None:
-        """Wait until no delay-queue entry is due for a runner that could take it, and every
-        runner is idle (the test kit's view of "nothing left to do now")."""
+    async def wait_delays_settled(self, *, due_only: bool = True) -> None:
+        """Wait until every runner is idle and no delay-queue entry waits for a runner that
+        could take it: none that is due now (``due_only``), or none at all.
+
+        It looks again every few milliseconds while it waits; only callers that wait (tests,
+        scripts) pay for that, never the runtime.
+        """
         clock, runners = self.options.clock, self.delays.runners
         while True:
             await self.delays.flush()
-            now = clock.time()
+            horizon = clock.time() if due_only else float("inf")
             stats = await self.store.delayed(self.options.pipeline.group)
-            due = [
+            waiting = [
                 key
                 for key, entry in stats.items()
-                if entry.next_due <= now and key in runners and runners[key].paused is None
+                if entry.next_due <= horizon and key in runners and runners[key].paused is None
             ]
-            if not due and all(runner.idle for runner in runners.values()):
+            if not waiting and all(runner.idle for runner in runners.values()):
                 return
             self.delays.wake()
-            await asyncio.sleep(0.005)
+            await asyncio.sleep(0.005 if due_only else 0.02)
 
     async def wait_processed(self, positions: Mapping[str, Mapping[int, int]]) -> None:
         """Wait until each bus's pipeline finished every event up to the given offsets.

@@ -483,3 +483,22 @@ async def test_dead_letters_never_wait_for_room_in_a_full_memory_store() -> None
         for n in range(6):
             await harness.publish("orders", order(n))
         assert len(await harness.dead_letters()) == 6
+
+
+async def test_wait_idle_with_retries_waits_for_retries_on_the_real_clock() -> None:
+    bridge = EventBridge("memory://")
+    calls = 0
+
+    @bridge.bus("orders").rule("all")
+    async def flaky(event: Event) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise Retry(after=0.05)
+
+    async with bridge:
+        await bridge.publish("orders", order(1))
+        await bridge.wait_idle(5)
+        assert calls == 1  # processed: the retry is scheduled, not yet run
+        await bridge.wait_idle(5, retries=True)
+        assert calls == 2
