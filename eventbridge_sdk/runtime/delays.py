@@ -326,7 +326,7 @@ class DelayScheduler:
             await runner.feed(claimed)
             if sum(entry.weight for entry in claimed) >= room:
                 wake_at = now  # more may be due
-            else:
+            elif not runner.spills_in_flight:
                 runner.spilling = False  # the backlog is through: new events go straight in
         return wake_at
 

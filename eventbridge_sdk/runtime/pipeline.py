@@ -179,6 +179,8 @@ class BusPipeline:
         # A runner with room left takes its backlog only when the scheduler looks; a full one
         # wakes the scheduler itself once it has room again.
         wake = any(runner.room() > runner.queue_size // 2 for runner, _ in backlogs)
+        for runner, _ in backlogs:
+            runner.spills_in_flight += 1
         pause = 0.1
         while True:
             try:
@@ -194,6 +196,8 @@ class BusPipeline:
                 )
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 5.0)
+        for runner, _ in backlogs:
+            runner.spills_in_flight -= 1
         for runner, record in spills:
             runner.counts.spilled += 1
             self.tracker.done(record)

@@ -173,6 +173,8 @@ class Runner:
         """Events taken from the queue and not yet settled."""
         self.spilling = False
         """New records go to the delay queue while an earlier backlog waits there (order)."""
+        self.spills_in_flight = 0
+        """Backlog entries for this runner being written: the backlog is not through yet."""
         self.paused: Pause | None = None
         self._resumed = asyncio.Event()
         self._resumed.set()
@@ -283,38 +285,69 @@ class Runner:
                 self.delays.wake()
 
     async def _deliver(self, items: list[_Item]) -> None:
-        started = self.clock.time()
         batch: list[Delivery] = []
         sent: list[_Item] = []
-        outcomes: list[tuple[_Item, Delivery | None, BaseException | None]] = []
+        unsent: list[tuple[_Item, Delivery | None, BaseException | None]] = []
         for item in items:
             delivery, error = self._build(item)
             if error is None and delivery is not None:
                 batch.append(delivery)
                 sent.append(item)
             else:
-                outcomes.append((item, delivery, error))
+                unsent.append((item, delivery, error))
+        errors: dict[int, BaseException] | None = None
         if batch:
-            errors = await self._put(batch)
-            outcomes.extend(
-                (item, delivery, errors.get(i) if errors is not None else None)
-                for i, (item, delivery) in enumerate(zip(sent, batch, strict=True))
-            )
-        for item, delivery, error in outcomes:
-            if delivery is not None:
-                self._observe(delivery, error)
-            if error is None:
-                self.counts.delivered += delivery is not None
-            elif isinstance(error, Drop):
-                self.counts.dropped += 1
-            else:
-                # A dead letter, like a reply, must not wait for room in a bounded store.
-                delivering = DELIVERING.set(True)
-                try:
-                    await self._failed(item, delivery, error, started)
-                finally:
-                    DELIVERING.reset(delivering)
-            self._settle(item[0])
+            delivering = DELIVERING.set(True)
+            try:
+                await self.sink.put(batch)
+            except asyncio.CancelledError as exc:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise  # the runner is stopping
+                # The handler's own work was cancelled: a failed delivery, not a stopping runner.
+                errors = dict.fromkeys(range(len(batch)), exc)
+            except BatchError as exc:
+                errors = exc.failures
+            except (Exception, Retry, DeadLetter, Drop) as exc:
+                errors = dict.fromkeys(range(len(batch)), exc)
+            finally:
+                DELIVERING.reset(delivering)
+        if errors is None:  # the common case: everything sent was delivered
+            if self.observers:
+                for delivery in batch:
+                    self._observe(delivery, None)
+            self.counts.delivered += len(batch)
+            done = self.tracker.done
+            for item in sent:
+                source = item[0]
+                if type(source) is Record:
+                    done(source)
+                else:
+                    source.settle(self.delays)  # type: ignore[union-attr]
+        else:
+            for index, (item, delivery) in enumerate(zip(sent, batch, strict=True)):
+                await self._outcome(item, delivery, errors.get(index))
+        for item, delivery, error in unsent:
+            await self._outcome(item, delivery, error)
+
+    async def _outcome(
+        self, item: _Item, delivery: Delivery | None, error: BaseException | None
+    ) -> None:
+        """Settle one delivery of a batch that did not wholly succeed."""
+        if delivery is not None:
+            self._observe(delivery, error)
+        if error is None:
+            self.counts.delivered += delivery is not None
+        elif isinstance(error, Drop):
+            self.counts.dropped += 1
+        else:
+            # A dead letter, like a reply, must not wait for room in a bounded store.
+            delivering = DELIVERING.set(True)
+            try:
+                await self._failed(item, delivery, error)
+            finally:
+                DELIVERING.reset(delivering)
+        self._settle(item[0])
 
     def _settle(self, source: _Source) -> None:
         """This runner is done with ``source``: a record counts as finished for the commit, a
@@ -323,25 +356,6 @@ class Runner:
             self.tracker.done(source)
         else:
             source.settle(self.delays)  # type: ignore[union-attr]
-
-    async def _put(self, batch: list[Delivery]) -> dict[int, BaseException] | None:
-        """Put a batch into the sink; return the failures by index (``None``: all delivered)."""
-        delivering = DELIVERING.set(True)
-        try:
-            await self.sink.put(batch)
-        except asyncio.CancelledError as exc:
-            task = asyncio.current_task()
-            if task is not None and task.cancelling():
-                raise  # the runner is stopping
-            # The handler's own work was cancelled: a failed delivery, not a stopping runner.
-            return dict.fromkeys(range(len(batch)), exc)
-        except BatchError as exc:
-            return exc.failures
-        except (Exception, Retry, DeadLetter, Drop) as exc:
-            return dict.fromkeys(range(len(batch)), exc)
-        finally:
-            DELIVERING.reset(delivering)
-        return None
 
     def _build(self, item: _Item) -> tuple[Delivery | None, BaseException | None]:
         source, form = item
@@ -356,11 +370,15 @@ class Runner:
                 self.name,
             )
             return None, None
-        attempt = source[3] if type(source) is Record else source.attempt  # type: ignore[union-attr]
-        delivery = Delivery(
-            event, self.bus, self.rule, self.target, source_partition(source),
-            source_offset(source), attempt,
-        )  # fmt: skip
+        if type(source) is Record:
+            delivery = Delivery(
+                event, self.bus, self.rule, self.target, source[0], source[1], source[3]
+            )
+        else:
+            delivery = Delivery(
+                event, self.bus, self.rule, self.target, source_partition(source),
+                source_offset(source), source.attempt,  # type: ignore[union-attr]
+            )  # fmt: skip
         if self.transform is not None:
             try:
                 event.data = self.transform(form)
@@ -382,19 +400,17 @@ class Runner:
 
     # -- failures --------------------------------------------------------------------------
 
-    async def _failed(
-        self, item: _Item, delivery: Delivery | None, error: BaseException, started: float
-    ) -> None:
+    async def _failed(self, item: _Item, delivery: Delivery | None, error: BaseException) -> None:
         """Settle a failed attempt durably: schedule the retry, dead-letter, or pause."""
         self.counts.failed_attempts += 1
         source = item[0]
+        now = self.clock.time()  # the attempt just ended: close enough to when it started
         if type(source) is Record:
-            attempt, first = source[3], started
+            attempt, first = source[3], now
         else:
             attempt = source.attempt  # type: ignore[union-attr]
-            first = source.first or started  # type: ignore[union-attr]
+            first = source.first or now  # type: ignore[union-attr]
         retry = self.policy.retry
-        now = self.clock.time()
         reason = dead_letter_reason(error, self.policy)
         if reason is None and attempt >= retry.max_attempts:
             reason = "attempts"
