@@ -174,7 +174,8 @@ class OffsetTracker(_Waits):
     def _advance(self, part: _Partition, offset: int) -> None:
         part.watermark = offset
         self.changed.set()
-        self._wake_waiters()
+        if self._waiters:
+            self._wake_waiters()
 
     def observe_committed(self, committed: dict[int, int]) -> None:
         """Move idle partitions up to offsets committed elsewhere (by another process)."""

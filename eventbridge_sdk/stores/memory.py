@@ -82,7 +82,8 @@ class _Log:
             done = min(done, min(self.kept) - self.base)
         # Trim in chunks so that deleting from the front of the list stays amortised O(1).
         if done > 0 and (done >= 4096 or done >= len(self.bodies) // 2):
-            self.deleted -= self.bodies[:done].count(None)
+            if self.deleted:
+                self.deleted -= self.bodies[:done].count(None)
             del self.bodies[:done]
             self.base += done
 
