@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
-__all__ = ["cancel_all", "supervised"]
+__all__ = ["cancel_all", "durably", "supervised"]
 
 logger = logging.getLogger("eventbridge_sdk")
 
@@ -43,3 +43,19 @@ async def cancel_all(tasks: Iterable[asyncio.Task[Any]], grace: float) -> None:
             logger.warning(
                 "%s did not end within %.1f s of being cancelled", task.get_name(), grace
             )
+
+
+async def durably(what: str, step: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+    """Run a store write until it succeeds: the events it keeps must not be lost.
+
+    Failures are logged and tried again with a growing pause (0.1 s to 5 s). A stop cancels
+    the wait; what the write was for then stays unsettled and is delivered again.
+    """
+    pause = 0.1
+    while True:
+        try:
+            return await step(*args)
+        except Exception:
+            logger.exception("%s failed; trying again in %.1f s", what, pause)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 5.0)

@@ -16,6 +16,7 @@ of records still in flight from lapsing.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ import orjson
 
 from ..patterns import Pattern, RuleIndex
 from ..stores.base import Record, Store
-from ._tasks import cancel_all, supervised
+from ._tasks import cancel_all, durably, supervised
 from .delays import DelayScheduler, encode_backlog
 from .offsets import AckTracker, OffsetTracker
 from .runner import Runner
@@ -181,21 +182,11 @@ class BusPipeline:
         wake = any(runner.room() > runner.queue_size // 2 for runner, _ in backlogs)
         for runner, _ in backlogs:
             runner.spills_in_flight += 1
-        pause = 0.1
-        while True:
-            try:
-                await self.delays.put(entries, wake=wake)
-                break
-            except Exception:
-                # Nothing is lost meanwhile: the records stay open, so the watermark waits.
-                logger.exception(
-                    "bus %r: spilling %d events to the delay queue failed; again in %.1f s",
-                    self.bus,
-                    len(spills),
-                    pause,
-                )
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, 5.0)
+        # Until the write succeeds the records stay open, so the watermark waits for them.
+        await durably(
+            f"bus {self.bus!r}: spilling {len(spills)} events to the delay queue",
+            functools.partial(self.delays.put, entries, wake=wake),
+        )
         for runner, _ in backlogs:
             runner.spills_in_flight -= 1
         for runner, record in spills:

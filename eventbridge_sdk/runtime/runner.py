@@ -34,7 +34,7 @@ from .._event import Event
 from .._policies import DeadLetter, DeliveryPolicy, Drop, Retry
 from ..sinks.base import BatchError, Delivery, Sink
 from ..stores.base import Claimed, Delayed, Record
-from ._tasks import supervised
+from ._tasks import durably, supervised
 from .delays import Backlog, DelayScheduler, Envelope, encode_envelope, read_backlog
 from .offsets import AckTracker, OffsetTracker
 
@@ -429,7 +429,7 @@ class Runner:
                     self.name, due, encode_envelope(self.name, body, attempt + 1, first,
                                                     _describe(error))
                 )  # fmt: skip
-                await self._durably("scheduling a retry", self.delays.put, [entry])
+                await durably(f"target {self.name}: scheduling a retry", self.delays.put, [entry])
                 self.counts.retried += 1
                 return
         body = self._event_body(source)
@@ -444,7 +444,7 @@ class Runner:
             )  # fmt: skip
             return
         event = self._dead_letter(body, error, reason, attempt, first, now)
-        await self._durably("dead-lettering", self.publish, dead_letter, [event])
+        await durably(f"target {self.name}: dead-lettering", self.publish, dead_letter, [event])
         self.counts.dead_lettered += 1
         self._log_failure(
             delivery, error, f"dead-lettered to bus {dead_letter!r} ({reason})", attempt
@@ -491,7 +491,7 @@ class Runner:
         # The event waits in the delay queue, due at once and with a fresh retry budget: it is
         # the first one delivered when the runner resumes.
         entry = Delayed(self.name, self.clock.time(), encode_envelope(self.name, body, 1, None))
-        await self._durably("keeping the failed event", self.delays.put, [entry])
+        await durably(f"target {self.name}: keeping the failed event", self.delays.put, [entry])
         if self.paused is None:
             event_id = delivery.event.id if delivery is not None else "?"
             since = datetime.fromtimestamp(self.clock.time(), UTC)
@@ -522,29 +522,15 @@ class Runner:
             else source.requeued(self.name, now)  # type: ignore[union-attr]
             for source, _ in items
         ]
-        await self._durably("handing events back to the delay queue", self.delays.put, entries)
+        await durably(
+            f"target {self.name}: handing events back to the delay queue", self.delays.put, entries
+        )
         self.counts.spilled += len(entries)
         for source, _ in items:
             self._settle(source)
         if done:
             for _ in items:
                 self.queue.task_done()
-
-    async def _durably(self, what: str, step: Callable[..., Awaitable[Any]], *args: Any) -> Any:
-        """Run a store write until it succeeds: the event it keeps must not be lost.
-
-        A stop cancels the wait; the event then stays unsettled and is delivered again.
-        """
-        pause = 0.1
-        while True:
-            try:
-                return await step(*args)
-            except Exception:
-                logger.exception(
-                    "target %s: %s failed; trying again in %.1f s", self.name, what, pause
-                )
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, 5.0)
 
     def _log_failure(
         self,
