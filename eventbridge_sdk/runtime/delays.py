@@ -161,10 +161,21 @@ async def read_backlog(
     """The events a backlog entry names, read from the bus it keeps them in."""
     offsets: list[int] = fields["offsets"]
     deliveries: list[int] = fields["deliveries"]
-    span = offsets[-1] - offsets[0] + 1
-    found = {
-        record[1]: record for record in await store.read(bus, after=offsets[0] - 1, max_count=span)
-    }
+    # The run's offsets are increasing but need not be adjacent (on an ack store other workers
+    # took the records between them): read the span in pages, keeping only the run's records.
+    wanted = set(offsets)
+    last = offsets[-1]
+    page_size = min(last - offsets[0] + 1, max(2 * len(offsets), 1000))
+    found: dict[int, Record] = {}
+    after = offsets[0] - 1
+    while after < last:
+        page = await store.read(bus, after=after, max_count=page_size)
+        if not page:
+            break
+        for record in page:
+            if record[1] in wanted:
+                found[record[1]] = record
+        after = page[-1][1]
     run = _Run(claimed.id, 0)
     out = []
     for offset, count in zip(offsets, deliveries, strict=True):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,8 +46,10 @@ class PipelineOptions:
     """Events of the bus in flight at most: dispatched and not yet finished by every runner."""
     fetch_batch: int = 500
     poll_timeout: float = 1.0
-    extend_interval: float = 10.0
-    """Seconds between extensions of the claims of records in flight (ack stores)."""
+    extend_interval: float | None = None
+    """Seconds between extensions of the claims of records in flight (ack stores); by default a
+    third of the store's :attr:`~eventbridge_sdk.stores.base.Store.ack_timeout`, so that two
+    extensions may fail before another worker takes the records over."""
 
 
 @dataclass(slots=True)
@@ -79,6 +82,8 @@ class BusPipeline:
             self.routes[rule] = _Route(rule, list(runners))
         # Read ahead by two batches: enough to keep the dispatcher busy while the store answers.
         self.buffer: asyncio.Queue[Sequence[Record] | None] = asyncio.Queue(2)
+        # Batches fetched and not yet wholly tracked (ack stores extend their claims too).
+        self._unseen: deque[Sequence[Record]] = deque()
         self._listener: asyncio.Task[None] | None = None
         self._dispatcher: asyncio.Task[None] | None = None
         self._committer: asyncio.Task[None] | None = None
@@ -116,6 +121,8 @@ class BusPipeline:
                 await asyncio.sleep(1.0)
                 continue
             if records:
+                if store.acks:
+                    self._unseen.append(records)
                 await self.buffer.put(records)
             elif tracker.waiting:
                 # Idle here, yet someone waits for offsets: another process may hold the
@@ -163,6 +170,8 @@ class BusPipeline:
                     form = None
             if spills:
                 await self._spill(spills)
+            if self._unseen:
+                self._unseen.popleft()
 
     async def _spill(self, spills: list[tuple[Runner, Record]]) -> None:
         """Hand records that full or paused runners refused to the delay queue, due now.
@@ -248,9 +257,15 @@ class BusPipeline:
     async def _extend_loop(self) -> None:
         tracker = self.tracker
         assert isinstance(tracker, AckTracker)
+        interval = self.options.extend_interval
+        if interval is None:
+            timeout = self.store.ack_timeout
+            interval = timeout / 3 if timeout else 10.0
         while True:
-            await asyncio.sleep(self.options.extend_interval)
+            await asyncio.sleep(interval)
             records = tracker.open_records()
+            for batch in self._unseen:
+                records.extend(batch)
             if records:
                 try:
                     await self.store.extend(self.bus, self.options.group, records)

@@ -129,6 +129,10 @@ class Store(Protocol):
     url: str
     acks: bool
     """``False``: the group commits watermarks; ``True``: the group acknowledges each record."""
+    ack_timeout: float | None
+    """Ack stores: seconds a record handed out may go unacknowledged before the store hands it
+    to another reader (a crashed worker's records are taken over after it); :meth:`extend`
+    starts it again. ``None`` where records are never handed to another reader."""
 
     async def open(self) -> None:
         """Connect, create what is missing; raise :class:`StoreError` with the reason if not."""

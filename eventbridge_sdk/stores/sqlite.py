@@ -109,6 +109,7 @@ class SQLiteStore:
     """
 
     acks = False
+    ack_timeout = None
 
     def __init__(self, url: str) -> None:
         self.url = url
