@@ -121,7 +121,8 @@ class Settings(BaseSettings):
 
     store: str = Field(
         DEFAULT_STORE,
-        description="Store URL: sqlite:///path.db, memory://, or a registered scheme.",
+        description="Store URL: sqlite:///path.db, memory://, redis://host:6379/0, "
+        "nats://host:4222, or a registered scheme.",
     )
     group: str = Field(
         "default",

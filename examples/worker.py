@@ -3,9 +3,14 @@
     python examples/worker.py              # terminal 1: handles orders until Ctrl-C or SIGTERM
     python examples/worker.py publish 5    # terminal 2: publishes 5 orders to the same file
 
-Start several workers: one reads the bus at a time and the others stand by; kill the reader and
-another takes over where it stopped. The store file is ``.eventbridge/worker.db`` under the
-working directory unless ``EVENTBRIDGE_STORE`` names another.
+Start several workers: on SQLite one reads the bus at a time and the others stand by; kill the
+reader and another takes over where it stopped. The store file is ``.eventbridge/worker.db``
+under the working directory unless ``EVENTBRIDGE_STORE`` names another store. On a broker, every
+worker takes a share of the events at the same time (see docs/deployment.md)::
+
+    pip install 'eventbridge-sdk[redis]'
+    EVENTBRIDGE_STORE=redis://localhost:6379/0 python examples/worker.py             # 2 or 3 times
+    EVENTBRIDGE_STORE=redis://localhost:6379/0 python examples/worker.py publish 100
 """
 
 from __future__ import annotations

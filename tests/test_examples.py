@@ -7,6 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+import services
+
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
 
@@ -49,11 +52,17 @@ def test_typed_handlers_example_transforms_validates_and_replies(tmp_path: Path)
     assert "ship: order 1042 (reply from /orders/paid)" in out
 
 
-def test_worker_example_handles_what_another_process_publishes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("store", ["sqlite", "redis", "nats"])
+def test_worker_example_handles_what_another_process_publishes(store: str, tmp_path: Path) -> None:
     import signal
     import time
 
-    env = {**os.environ, "EVENTBRIDGE_STORE": f"sqlite:///{tmp_path}/worker.db"}
+    url = {
+        "sqlite": lambda: f"sqlite:///{tmp_path}/worker.db",
+        "redis": services.redis_url,
+        "nats": services.nats_url,
+    }[store]()
+    env = {**os.environ, "EVENTBRIDGE_STORE": url}
     out = tmp_path / "worker.out"
     with out.open("w") as sink:
         worker = subprocess.Popen(
@@ -81,6 +90,8 @@ def test_worker_example_handles_what_another_process_publishes(tmp_path: Path) -
     finally:
         if worker.poll() is None:
             worker.kill()
+        if store == "redis":
+            services.delete_redis_keys(url)
     log = out.read_text()
     for n, total in ((1, 10.0), (2, 20.0), (3, 30.0)):
         assert f"order {n} totals {total}" in log, log

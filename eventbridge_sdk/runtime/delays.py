@@ -172,9 +172,9 @@ async def read_backlog(
         page = await store.read(bus, after=after, max_count=page_size)
         if not page:
             break
-        for record in page:
-            if record[1] in wanted:
-                found[record[1]] = record
+        for item in page:
+            if item[1] in wanted:
+                found[item[1]] = item
         after = page[-1][1]
     run = _Run(claimed.id, 0)
     out = []

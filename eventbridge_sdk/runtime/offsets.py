@@ -221,6 +221,14 @@ class AckTracker(_Waits):
     def observe_committed(self, committed: dict[int, int]) -> None:
         """Ack stores keep no watermark; other readers settle their own records."""
 
+    def observe_settled(self, last_offset: int) -> None:
+        """The group owes nothing up to ``last_offset``: every reader settled its records
+        (the store said so), so waits for offsets up to it are over."""
+        for partition in {0, *self._read_up_to}:
+            if self._read_up_to.get(partition, 0) < last_offset:
+                self._read_up_to[partition] = last_offset
+        self._wake_waiters()
+
     def track(self, record: Record, deliveries: int) -> bool:
         """Start tracking a record (a redelivery too) that fans out to ``deliveries`` runners."""
         partition, offset = record[0], record[1]

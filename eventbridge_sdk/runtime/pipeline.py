@@ -126,8 +126,13 @@ class BusPipeline:
                 await self.buffer.put(records)
             elif tracker.waiting:
                 # Idle here, yet someone waits for offsets: another process may hold the
-                # bus (a standby reader) and have finished them.
-                tracker.observe_committed(await store.committed(bus, options.group))
+                # bus (a standby reader) or share it (a competing worker) and have finished them.
+                if isinstance(tracker, AckTracker):
+                    stats = await store.stats(bus, options.group)
+                    if stats.pending == 0:
+                        tracker.observe_settled(stats.last_offset)
+                else:
+                    tracker.observe_committed(await store.committed(bus, options.group))
 
     async def _dispatch(self) -> None:
         buffer, index, routes, tracker = self.buffer, self.index, self.routes, self.tracker

@@ -1,11 +1,13 @@
 """Stores keep the buses: an ordered, durable log per bus, read per consumer group.
 
-A store is chosen by URL. ``open_store`` knows ``memory://`` and ``sqlite:///path``; other
-schemes (``redis://``, ``nats://``) are added with :func:`register_store`.
+A store is chosen by URL: ``memory://``, ``sqlite:///path``, ``redis://host:port/db`` (Redis
+Streams, extra ``[redis]``) and ``nats://host:port`` (NATS JetStream, extra ``[nats]``); other
+schemes are added with :func:`register_store`.
 
 Example::
 
     store = open_store("sqlite:///.eventbridge/events.db")
+    store = open_store("redis://localhost:6379/0")
 """
 
 from __future__ import annotations
@@ -29,7 +31,36 @@ __all__ = [
 ]
 
 StoreFactory = Callable[[str], Store]
-_FACTORIES: dict[str, StoreFactory] = {"memory": MemoryStore, "sqlite": SQLiteStore}
+
+
+def _redis_store(url: str) -> Store:
+    try:
+        from .redis_streams import RedisStore
+    except ImportError as exc:
+        raise ConfigurationError(
+            f"store URL {url!r} needs the Redis client: pip install 'eventbridge-sdk[redis]' "
+            f"({exc})"
+        ) from None
+    return RedisStore(url)
+
+
+def _nats_store(url: str) -> Store:
+    try:
+        from .nats_jetstream import NatsStore
+    except ImportError as exc:
+        raise ConfigurationError(
+            f"store URL {url!r} needs the NATS client: pip install 'eventbridge-sdk[nats]' ({exc})"
+        ) from None
+    return NatsStore(url)
+
+
+_FACTORIES: dict[str, StoreFactory] = {
+    "memory": MemoryStore,
+    "sqlite": SQLiteStore,
+    "redis": _redis_store,
+    "rediss": _redis_store,
+    "nats": _nats_store,
+}
 
 
 def register_store(scheme: str, factory: StoreFactory) -> None:

@@ -172,7 +172,7 @@ class MemoryStore:
     """
 
     acks = False
-    ack_timeout = None
+    ack_timeout: float | None = None
 
     def __init__(self, url: str = "memory://", *, capacity: int | None = None) -> None:
         self.url = url

@@ -109,7 +109,7 @@ class SQLiteStore:
     """
 
     acks = False
-    ack_timeout = None
+    ack_timeout: float | None = None
 
     def __init__(self, url: str) -> None:
         self.url = url

@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
+import sys
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
+import services
 from pydantic import BaseModel
 
 from eventbridge_sdk import (
@@ -21,11 +25,37 @@ from eventbridge_sdk import (
     RetryPolicy,
     RuntimeStateError,
     Settings,
+    testing,
 )
-from eventbridge_sdk.stores import MemoryStore
+from eventbridge_sdk.stores import MemoryStore, open_store
 from eventbridge_sdk.testing import run_bridge
 
 START = 1_700_000_000.0
+
+
+@pytest.fixture(autouse=True, params=["memory", "sqlite", "redis", "nats"])
+def backend(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[str]:
+    """Every test of this module runs on each store: retries and dead letters hold on all."""
+    kind = request.param
+    if kind == "memory":
+        yield kind
+        return
+    url = {
+        "sqlite": lambda: f"sqlite:///{tmp_path}/events.db",
+        "redis": services.redis_url,
+        "nats": services.nats_url,
+    }[kind]()
+
+    def on_store(bridge: EventBridge, **options: Any) -> Any:
+        options.setdefault("store", open_store(url))
+        return testing.run_bridge(bridge, **options)
+
+    monkeypatch.setattr(sys.modules[__name__], "run_bridge", on_store)
+    yield kind
+    if kind == "redis":
+        services.delete_redis_keys(url)
 
 
 def order(n: int) -> Event:

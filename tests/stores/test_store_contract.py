@@ -1,30 +1,53 @@
-"""The store SPI contract, run against every store.
+"""The store SPI contract, run against every store: a store that passes it is a store.
 
-Tests of the read-in-order log (cursor, commit, rewind) are for watermark stores; everything
-else (appends, the delay queue, browsing) holds for ack stores too.
+Tests of the read-in-order log (cursor, commit, rewind) are for watermark stores; tests of
+competing readers, acknowledgements and redelivery are for ack stores; everything else (appends,
+long polls, the delay queue, browsing, restarts) holds for both. The Redis and NATS stores run
+against the local servers (see ``tests/services.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import services
 
-from eventbridge_sdk.stores import MemoryStore, SQLiteStore, Store
-from eventbridge_sdk.stores.base import Delayed, Position
+from eventbridge_sdk.stores import MemoryStore, Store, open_store
+from eventbridge_sdk.stores.base import Delayed, Position, Record
 
 NOW = 1_700_000_000.0
+STORES = ["memory", "sqlite", "redis", "nats"]
+ACK_TIMEOUT = 1.0
+ACK_QUERY = f"ack_timeout={ACK_TIMEOUT:g}&prune_interval=0"
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    s: Store = (
-        MemoryStore()
-        if request.param == "memory"
-        else SQLiteStore(f"sqlite:///{tmp_path}/events.db?prune_interval=0")
-    )
+def store_url(kind: str, tmp_path: Path, query: str = "") -> str:
+    """A URL of a fresh, empty store of ``kind``."""
+    if kind == "memory":
+        return f"memory://?{query}"
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path}/events.db?prune_interval=0&{query}"
+    if kind == "redis":
+        return services.redis_url(query)
+    return services.nats_url(query)
+
+
+@pytest.fixture(params=STORES)
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a fresh store; ack stores hand out again what is not acked within 1 s."""
+    kind = request.param
+    url = store_url(kind, tmp_path, ACK_QUERY if kind in ("redis", "nats") else "")
+    yield url
+    if kind == "redis":
+        services.delete_redis_keys(url)
+
+
+@pytest.fixture
+async def store(url: str) -> AsyncIterator[Store]:
+    s = MemoryStore(url) if url.startswith("memory:") else open_store(url)
     await s.open()
     yield s
     await s.close()
@@ -35,6 +58,34 @@ def log_store(store: Store) -> Store:
     if store.acks:
         pytest.skip("a read-in-order log with a committed watermark is what watermark stores do")
     return store
+
+
+@pytest.fixture
+def ack_store(store: Store) -> Store:
+    if not store.acks:
+        pytest.skip("competing readers and acknowledgements are what ack stores do")
+    return store
+
+
+@pytest.fixture
+async def other(url: str) -> AsyncIterator[Store]:
+    """A second store object on the same store: another worker of the same application."""
+    s = open_store(url)
+    await s.open()
+    yield s
+    await s.close()
+
+
+async def fetch_until(
+    store: Store, bus: str, group: str, *, count: int, within: float
+) -> list[Record]:
+    """Fetch until ``count`` records came or ``within`` seconds passed."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    out: list[Record] = []
+    while len(out) < count and loop.time() < deadline:
+        out += await store.fetch(bus, group, max_count=count - len(out), timeout=0.2)
+    return out
 
 
 async def test_append_returns_increasing_positions(store: Store) -> None:
@@ -120,6 +171,149 @@ async def test_records_carry_a_delivery_count_of_one_on_first_delivery(store: St
 async def test_append_without_blocking_is_accepted(store: Store) -> None:
     positions = await store.append("orders", [b"a", b"b"], block=False)
     assert len(positions) == 2
+
+
+async def test_concurrent_appenders_keep_each_appender_s_order(store: Store) -> None:
+    async def appender(name: str) -> list[int]:
+        offsets = []
+        for batch in range(20):
+            bodies = [f"{name}-{batch * 5 + n:03}".encode() for n in range(5)]
+            offsets += [p.offset for p in await store.append("orders", bodies)]
+        return offsets
+
+    results = await asyncio.gather(*(appender(f"w{n}") for n in range(4)))
+    everything = [o for offsets in results for o in offsets]
+    assert len(set(everything)) == 400
+    for offsets in results:
+        assert offsets == sorted(offsets)
+    records: list[Record] = []
+    while len(records) < 400:
+        page = await store.read("orders", after=records[-1].offset if records else 0, max_count=150)
+        assert page, f"read stopped after {len(records)} of 400 events"
+        records += page
+    for n in range(4):
+        mine = [r.body for r in records if r.body.startswith(f"w{n}-".encode())]
+        assert mine == sorted(mine)
+        assert len(mine) == 100
+
+
+async def test_a_reopened_store_keeps_events_and_the_delay_queue(url: str) -> None:
+    if url.startswith("memory:"):
+        pytest.skip("the memory store keeps nothing beyond its process")
+    first = open_store(url)
+    await first.open()
+    await first.append("orders", [b"a", b"b"])
+    await first.schedule("g", [Delayed("t", NOW, b"retry", 3)])
+    await first.close()
+    again = open_store(url)
+    await again.open()
+    try:
+        assert [r.body for r in await again.read("orders", after=0, max_count=10)] == [b"a", b"b"]
+        fetched = await fetch_until(again, "orders", "g", count=2, within=5)
+        assert [r.body for r in fetched] == [b"a", b"b"]
+        [entry] = await again.claim("g", "t", now=NOW, max_count=10, lease=60)
+        assert (entry.body, entry.weight) == (b"retry", 3)
+    finally:
+        await again.close()
+
+
+# -- competing readers (ack stores) ----------------------------------------------------------
+
+
+async def test_competing_readers_share_the_records_without_overlap(
+    ack_store: Store, other: Store
+) -> None:
+    await ack_store.append("orders", [str(n).encode() for n in range(100)])
+    got: dict[str, list[bytes]] = {"one": [], "two": []}
+    while len(got["one"]) + len(got["two"]) < 100:
+        before = len(got["one"]) + len(got["two"])
+        for name, reader in (("one", ack_store), ("two", other)):
+            records = await reader.fetch("orders", "g", max_count=10, timeout=0.2)
+            await reader.ack("orders", "g", records)
+            got[name] += [r.body for r in records]
+        assert len(got["one"]) + len(got["two"]) > before, "the readers stopped getting records"
+    assert got["one"]
+    assert got["two"]
+    assert not set(got["one"]) & set(got["two"])
+    assert sorted(got["one"] + got["two"], key=int) == [str(n).encode() for n in range(100)]
+
+
+async def test_what_is_not_acked_is_handed_out_again_with_a_higher_delivery_count(
+    ack_store: Store, other: Store
+) -> None:
+    await ack_store.append("orders", [b"a", b"b"])
+    first = await fetch_until(ack_store, "orders", "g", count=2, within=5)
+    assert [(r.body, r.deliveries) for r in first] == [(b"a", 1), (b"b", 1)]
+    await ack_store.ack("orders", "g", first[:1])
+    again = await fetch_until(other, "orders", "g", count=1, within=ACK_TIMEOUT * 10)
+    assert [(r.body, r.deliveries) for r in again] == [(b"b", 2)]
+    await other.ack("orders", "g", again)
+
+
+async def test_acked_records_never_come_back(ack_store: Store, other: Store) -> None:
+    await ack_store.append("orders", [b"a"])
+    records = await fetch_until(ack_store, "orders", "g", count=1, within=5)
+    await ack_store.ack("orders", "g", records)
+    assert await fetch_until(other, "orders", "g", count=1, within=ACK_TIMEOUT * 3) == []
+    assert await ack_store.fetch("orders", "g", max_count=10, timeout=0.2) == []
+
+
+async def test_extend_keeps_a_record_from_other_readers(ack_store: Store, other: Store) -> None:
+    await ack_store.append("orders", [b"slow"])
+    records = await fetch_until(ack_store, "orders", "g", count=1, within=5)
+    loop = asyncio.get_running_loop()
+    until = loop.time() + ACK_TIMEOUT * 3
+    while loop.time() < until:
+        await ack_store.extend("orders", "g", records)
+        assert await other.fetch("orders", "g", max_count=10, timeout=ACK_TIMEOUT / 4) == []
+    # Once no longer extended, the record is taken over.
+    again = await fetch_until(other, "orders", "g", count=1, within=ACK_TIMEOUT * 10)
+    assert [(r.body, r.deliveries) for r in again] == [(b"slow", 2)]
+
+
+async def test_a_new_store_object_gets_what_a_closed_one_left_unacked(url: str) -> None:
+    first = open_store(url)
+    await first.open()
+    if not first.acks:
+        await first.close()
+        pytest.skip("competing readers and acknowledgements are what ack stores do")
+    await first.append("orders", [b"a", b"b"])
+    assert len(await fetch_until(first, "orders", "g", count=2, within=5)) == 2
+    await first.close()
+    again = open_store(url)
+    await again.open()
+    try:
+        records = await fetch_until(again, "orders", "g", count=2, within=ACK_TIMEOUT * 10)
+        assert sorted((r.body, r.deliveries) for r in records) == [(b"a", 2), (b"b", 2)]
+    finally:
+        await again.close()
+
+
+async def test_an_ack_store_prunes_what_every_group_acked_but_not_what_an_entry_keeps(
+    ack_store: Store,
+) -> None:
+    store = ack_store
+    positions = await store.append("orders", [b"a", b"b", b"c"])
+    records = await fetch_until(store, "orders", "g", count=3, within=5)
+    await store.schedule("g", [Delayed("orders/r/t", NOW, b"run", 2, ("orders", *positions[1]))])
+    await store.ack("orders", "g", records)
+    await asyncio.sleep(ACK_TIMEOUT / 2)
+    kept = [r.body for r in await store.read("orders", after=0, max_count=10)]
+    assert kept[-2:] == [b"b", b"c"]  # acked, yet kept for the entry
+    [entry] = await store.claim("g", "orders/r/t", now=NOW, max_count=10, lease=60)
+    await store.finish("g", [entry.id])
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    left: list[bytes] = [b"a"]
+    while loop.time() < deadline:
+        # Each ack gives the store (prune_interval=0) a moment to prune.
+        await store.append("orders", [b"more"])
+        await store.ack("orders", "g", await fetch_until(store, "orders", "g", count=1, within=5))
+        left = [r.body for r in await store.read("orders", after=0, max_count=10)]
+        if not {b"a", b"b", b"c"} & set(left):
+            break
+        await asyncio.sleep(0.1)
+    assert not {b"a", b"b", b"c"} & set(left)
 
 
 # -- the delay queue -----------------------------------------------------------------------
