@@ -7,12 +7,16 @@ missing server can never pass for a green run.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import uuid
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
+from eventbridge_sdk.stores import Store
+from eventbridge_sdk.stores.base import Record
 
 REDIS_HOST, REDIS_PORT = os.environ.get("EVENTBRIDGE_TEST_REDIS", "127.0.0.1:6379").split(":")
 NATS_HOST, NATS_PORT = os.environ.get("EVENTBRIDGE_TEST_NATS", "127.0.0.1:4222").split(":")
@@ -42,9 +46,47 @@ def require(service: str) -> None:
     pytest.skip(f"{reason} (set EVENTBRIDGE_REQUIRE_SERVICES=1 to make this a failure)")
 
 
+_NAMESPACES: list[str] = []
+
+
 def namespace() -> str:
     """A prefix of names no other test run uses, so that runs on one server never meet."""
-    return f"t{uuid.uuid4().hex[:10]}"
+    name = f"t{uuid.uuid4().hex[:10]}"
+    _NAMESPACES.append(name)
+    return name
+
+
+def delete_namespaces() -> None:
+    """Delete the NATS streams and buckets of the namespaces this test session made."""
+    if not _NAMESPACES or not _answers(*_SERVERS["nats"]):
+        return
+    import asyncio
+
+    import orjson
+    from nats.aio.client import Client
+
+    prefixes = tuple(p for name in _NAMESPACES for p in (f"{name}_", f"KV_{name}_"))
+
+    async def run() -> None:
+        nc = Client()
+        await nc.connect(f"nats://{NATS_HOST}:{NATS_PORT}")
+        try:
+            names: list[str] = []
+            while True:
+                request = orjson.dumps({"offset": len(names)})
+                msg = await nc.request("$JS.API.STREAM.NAMES", request, timeout=5)
+                page = orjson.loads(msg.data)
+                names += page.get("streams") or []
+                if not page.get("streams") or len(names) >= page.get("total", 0):
+                    break
+            for name in names:
+                if name.startswith(prefixes):
+                    await nc.request(f"$JS.API.STREAM.DELETE.{name}", b"", timeout=5)
+        finally:
+            await nc.close()
+
+    asyncio.run(run())
+    _NAMESPACES.clear()
 
 
 def redis_url(query: str = "") -> str:
@@ -73,3 +115,15 @@ def delete_redis_keys(url: str) -> None:
             client.delete(*keys)
     finally:
         client.close()
+
+
+async def fetch_until(
+    store: Store, bus: str, group: str, *, count: int, within: float
+) -> list[Record]:
+    """Fetch until ``count`` records came or ``within`` seconds passed."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    out: list[Record] = []
+    while len(out) < count and loop.time() < deadline:
+        out += await store.fetch(bus, group, max_count=count - len(out), timeout=0.2)
+    return out

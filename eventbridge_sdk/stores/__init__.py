@@ -60,6 +60,7 @@ _FACTORIES: dict[str, StoreFactory] = {
     "redis": _redis_store,
     "rediss": _redis_store,
     "nats": _nats_store,
+    "tls": _nats_store,  # NATS over TLS: tls://host:4222
 }
 
 

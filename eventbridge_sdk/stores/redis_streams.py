@@ -80,6 +80,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .._errors import ConfigurationError, StoreClosedError, StoreError
 from ._leases import alive
+from ._urls import redacted, seconds, whole
 from .base import BusStats, Claimed, Delayed, DelayStats, Position, Record
 
 __all__ = ["RedisStore"]
@@ -366,32 +367,8 @@ class _Options:
     prune_interval: float
 
 
-def _redacted(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
-
-
-def _number(shown: str, options: dict[str, str], name: str, default: float, *, zero: bool) -> float:
-    raw = options.pop(name, None)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
-        least = "zero or more" if zero else "more than zero"
-        raise ConfigurationError(
-            f"store URL {shown!r}: option {name} must be a number of seconds, {least}; got {raw!r}"
-        )
-    return value
-
-
 def _parse_url(url: str) -> _Options:
-    shown = _redacted(url)
+    shown = redacted(url)
     parts = urlsplit(url)
     if parts.scheme not in ("redis", "rediss"):
         raise ConfigurationError(f"store URL {shown!r} is not a redis:// or rediss:// URL")
@@ -420,17 +397,9 @@ def _parse_url(url: str) -> _Options:
             f"store URL {shown!r}: option prefix must be a non-empty name without spaces, "
             f"got {prefix!r}"
         )
-    ack_timeout = _number(shown, options, "ack_timeout", DEFAULT_ACK_TIMEOUT, zero=False)
-    prune_interval = _number(shown, options, "prune_interval", DEFAULT_PRUNE_INTERVAL, zero=True)
-    raw_maxlen = options.pop("maxlen", None)
-    maxlen = DEFAULT_MAXLEN
-    if raw_maxlen is not None:
-        maxlen = int(raw_maxlen) if raw_maxlen.isdigit() else 0
-        if maxlen < 1:
-            raise ConfigurationError(
-                f"store URL {shown!r}: option maxlen must be a whole number of events, at least "
-                f"1; got {raw_maxlen!r}"
-            )
+    ack_timeout = seconds(shown, options, "ack_timeout", DEFAULT_ACK_TIMEOUT, zero=False)
+    prune_interval = seconds(shown, options, "prune_interval", DEFAULT_PRUNE_INTERVAL, zero=True)
+    maxlen = whole(shown, options, "maxlen", DEFAULT_MAXLEN, 1, 2**62)
     if options:
         raise ConfigurationError(
             f"store URL {shown!r}: unknown option(s) {sorted(options)}; known: prefix, "
@@ -474,7 +443,7 @@ class RedisStore:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self._shown = _redacted(url)
+        self._shown = redacted(url)
         options = _parse_url(url)
         self._connection = options.connection
         self.prefix = options.prefix

@@ -17,10 +17,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import services
 from redis.asyncio import Redis
+from services import fetch_until
 
 from eventbridge_sdk import ConfigurationError, StoreError
 from eventbridge_sdk.stores import Store, open_store
-from eventbridge_sdk.stores.base import Delayed, Record
+from eventbridge_sdk.stores.base import Delayed
 from eventbridge_sdk.stores.redis_streams import RedisStore
 
 NOW = 1_700_000_000.0
@@ -69,15 +70,6 @@ async def stores(admin: Redis) -> AsyncIterator[Stores]:
         await admin.delete(*keys)
 
 
-async def fetch_until(
-    store: Store, bus: str, group: str, *, count: int, within: float
-) -> list[Record]:
-    """Fetch until ``count`` records came or ``within`` seconds passed."""
-    deadline = time.monotonic() + within
-    out: list[Record] = []
-    while len(out) < count and time.monotonic() < deadline:
-        out += await store.fetch(bus, group, max_count=count - len(out), timeout=0.2)
-    return out
 
 
 async def bodies(store: Store, bus: str) -> list[bytes]:

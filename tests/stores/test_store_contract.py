@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import services
+from services import fetch_until
 
 from eventbridge_sdk.stores import MemoryStore, Store, open_store
 from eventbridge_sdk.stores.base import Delayed, Position, Record
@@ -76,16 +77,6 @@ async def other(url: str) -> AsyncIterator[Store]:
     await s.close()
 
 
-async def fetch_until(
-    store: Store, bus: str, group: str, *, count: int, within: float
-) -> list[Record]:
-    """Fetch until ``count`` records came or ``within`` seconds passed."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    out: list[Record] = []
-    while len(out) < count and loop.time() < deadline:
-        out += await store.fetch(bus, group, max_count=count - len(out), timeout=0.2)
-    return out
 
 
 async def test_append_returns_increasing_positions(store: Store) -> None:
