@@ -76,7 +76,11 @@ def encode_envelope(
 
 def encode_backlog(runner: str, due: float, records: Sequence[Record]) -> Delayed:
     """A delay-queue entry, due now, that names a runner's backlog: records of one bus
-    partition it could not take. The entry keeps them in the bus instead of copying them."""
+    partition it could not take. The entry keeps them in the bus instead of copying them.
+
+    An ack store may hand records out of offset order (a redelivery behind newer records), so
+    the run is sorted: it keeps the bus from its lowest offset on."""
+    records = sorted(records, key=lambda record: record[1])
     first = records[0]
     body = orjson.dumps(
         {
@@ -161,13 +165,13 @@ async def read_backlog(
     """The events a backlog entry names, read from the bus it keeps them in."""
     offsets: list[int] = fields["offsets"]
     deliveries: list[int] = fields["deliveries"]
-    # The run's offsets are increasing but need not be adjacent (on an ack store other workers
-    # took the records between them): read the span in pages, keeping only the run's records.
+    # The run's offsets need not be adjacent (on an ack store other workers took the records
+    # between them): read the span in pages, keeping only the run's records.
     wanted = set(offsets)
-    last = offsets[-1]
-    page_size = min(last - offsets[0] + 1, max(2 * len(offsets), 1000))
+    low, last = min(offsets), max(offsets)
+    page_size = min(last - low + 1, max(2 * len(offsets), 1000))
     found: dict[int, Record] = {}
-    after = offsets[0] - 1
+    after = low - 1
     while after < last:
         page = await store.read(bus, after=after, max_count=page_size)
         if not page:

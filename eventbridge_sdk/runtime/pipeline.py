@@ -127,12 +127,16 @@ class BusPipeline:
             elif tracker.waiting:
                 # Idle here, yet someone waits for offsets: another process may hold the
                 # bus (a standby reader) or share it (a competing worker) and have finished them.
-                if isinstance(tracker, AckTracker):
-                    stats = await store.stats(bus, options.group)
-                    if stats.pending == 0:
-                        tracker.observe_settled(stats.last_offset)
-                else:
-                    tracker.observe_committed(await store.committed(bus, options.group))
+                try:
+                    if isinstance(tracker, AckTracker):
+                        stats = await store.stats(bus, options.group)
+                        if stats.pending == 0:
+                            tracker.observe_settled(stats.last_offset)
+                    else:
+                        tracker.observe_committed(await store.committed(bus, options.group))
+                except Exception:
+                    logger.exception("reading the progress of bus %r failed; retrying in 1 s", bus)
+                    await asyncio.sleep(1.0)
 
     async def _dispatch(self) -> None:
         buffer, index, routes, tracker = self.buffer, self.index, self.routes, self.tracker

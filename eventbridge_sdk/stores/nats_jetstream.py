@@ -188,6 +188,18 @@ def escape_name(name: str) -> str:
     return token
 
 
+_GROUP_DESCRIPTION = "eventbridge group "
+
+
+def _group_of(consumer: dict[str, Any]) -> str | None:
+    """The group a durable consumer reads for: from its description (set when it was made),
+    else from its name (a name shortened with a digest cannot be read back)."""
+    description = str(consumer["config"].get("description") or "")
+    if description.startswith(_GROUP_DESCRIPTION):
+        return description[len(_GROUP_DESCRIPTION) :]
+    return unescape_name(consumer["name"])
+
+
 def unescape_name(token: str) -> str | None:
     """The name :func:`escape_name` made ``token`` from; ``None`` for a shortened token."""
     if token == "_":
@@ -1290,7 +1302,7 @@ class NatsStore:
         stream = reader.bus.stream
         config = {
             "durable_name": reader.consumer,
-            "description": f"eventbridge group {reader.group}",
+            "description": f"{_GROUP_DESCRIPTION}{reader.group}",
             "ack_policy": "explicit",
             "ack_wait": int((self.ack_timeout or DEFAULT_ACK_TIMEOUT) * 1e9),
             "max_deliver": -1,
@@ -1560,7 +1572,16 @@ class NatsStore:
             return
         floor = min(int(c["ack_floor"]["stream_seq"]) + 1 for c in consumers)
         for consumer in consumers:
-            mirror = await self._mirror_of(consumer["name"])
+            group = _group_of(consumer)
+            if group is None:
+                # Whose keeps would hold the bus back is unknown: pruning could drop them.
+                logger.warning(
+                    "bus %r: consumer %r names no eventbridge group; the bus is not pruned",
+                    bus.name,
+                    consumer["name"],
+                )
+                return
+            mirror = await self._mirror(group, create=False)
             if mirror is None:
                 continue
             await mirror.wait_ready()
@@ -1675,13 +1696,6 @@ class NatsStore:
         self._mirrors[group] = mirror
         mirror.restart_soon()
         return mirror
-
-    async def _mirror_of(self, consumer: str) -> _Mirror | None:
-        """The mirror of the group whose consumer is named ``consumer``."""
-        group = unescape_name(consumer)
-        if group is None:
-            return None
-        return await self._mirror(group, create=False)
 
     async def schedule(self, group: str, entries: Sequence[Delayed]) -> None:
         if not entries:

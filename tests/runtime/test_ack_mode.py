@@ -7,7 +7,10 @@ import asyncio
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
+import orjson
+
 from eventbridge_sdk import Event, EventBridge, Settings
+from eventbridge_sdk.runtime.delays import encode_backlog, read_backlog
 from eventbridge_sdk.stores import MemoryStore
 from eventbridge_sdk.stores.base import Record
 from eventbridge_sdk.testing import run_bridge
@@ -102,3 +105,22 @@ async def test_a_record_redelivered_while_in_flight_is_delivered_again() -> None
                 await asyncio.sleep(0.005)
     assert calls == [1, 1]  # the lapsed record came back and was not dropped as "seen"
     assert store.acked == Counter({1: 2})
+
+
+async def test_a_backlog_of_records_handed_out_of_order_reads_every_one_back() -> None:
+    store = MemoryStore()
+    positions = await store.append("orders", [b"a", b"b", b"c", b"d"])
+    records = [
+        Record(0, positions[n].offset, body, deliveries)
+        for n, body, deliveries in ((2, b"c", 1), (3, b"d", 1), (0, b"a", 2))
+    ]
+    entry = encode_backlog("orders/all/t", 0.0, records)
+    assert entry.keeps == ("orders", 0, positions[0].offset)  # the lowest offset is kept
+    await store.schedule("g", [entry])
+    [claimed] = await store.claim("g", "orders/all/t", now=0.0, max_count=10, lease=60)
+    items = await read_backlog(store, "orders", claimed, orjson.loads(claimed.body))
+    assert [(item.record.body, item.attempt) for item in items] == [
+        (b"a", 2),
+        (b"c", 1),
+        (b"d", 1),
+    ]

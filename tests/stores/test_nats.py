@@ -110,8 +110,6 @@ async def opened() -> AsyncIterator[Callable[[str], Awaitable[NatsStore]]]:
         await store.close()
 
 
-
-
 async def eventually(check: Callable[[], Awaitable[bool]], within: float = 15.0) -> None:
     """Poll ``check`` until it holds, failing after ``within`` seconds."""
     loop = asyncio.get_running_loop()
@@ -367,6 +365,24 @@ async def test_pruning_keeps_unacked_and_kept_events_and_drops_acked_ones(
     await eventually(lambda: only([b"6"] if again[0].body == b"4" else [b"4", b"5", b"6"]))
     await other.ack("orders", "g", again[1:])
     await eventually(lambda: only([]))
+
+
+async def test_a_group_with_a_name_too_long_for_a_consumer_name_still_holds_pruning_back(
+    make: Callable[..., str], opened: Callable[[str], Awaitable[NatsStore]]
+) -> None:
+    group = "billing.invoices.eu-west.workers." * 4  # escaped, shortened with a digest
+    store = await opened(make("prune_interval=0&ack_timeout=5"))
+    positions = await store.append("orders", [b"1", b"2", b"3"])
+    records = await fetch_until(store, "orders", group, count=3, within=5)
+    await store.schedule(group, [Delayed("orders/r/t", NOW, b"run", 1, ("orders", *positions[1]))])
+    await store.ack("orders", group, records)
+    await eventually(lambda: _bodies_are(store, [b"2", b"3"]))
+    await asyncio.sleep(0.5)
+    assert await bodies(store, "orders") == [b"2", b"3"]  # kept for the entry
+
+
+async def _bodies_are(store: NatsStore, expected: list[bytes]) -> bool:
+    return await bodies(store, "orders") == expected
 
 
 async def test_a_bus_no_group_reads_is_never_pruned(

@@ -70,8 +70,6 @@ async def stores(admin: Redis) -> AsyncIterator[Stores]:
         await admin.delete(*keys)
 
 
-
-
 async def bodies(store: Store, bus: str) -> list[bytes]:
     return [r.body for r in await store.read(bus, after=0, max_count=1000)]
 

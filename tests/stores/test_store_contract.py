@@ -77,8 +77,6 @@ async def other(url: str) -> AsyncIterator[Store]:
     await s.close()
 
 
-
-
 async def test_append_returns_increasing_positions(store: Store) -> None:
     first = await store.append("orders", [b"1", b"2"])
     second = await store.append("orders", [b"3"])
