@@ -72,6 +72,18 @@ BROKERS = ("redis", "nats")
 Result = dict[str, Any]
 
 
+async def _drain(broker: Any, done: asyncio.Event, seen: Callable[[], int], n: int) -> Result:
+    """Start a FastStream broker whose subscriber sets ``done`` after ``n`` messages; time it."""
+    await broker.connect()
+    clock = _Clock()
+    await broker.start()
+    try:
+        await _until(done, seen, n)
+        return clock.result(n)
+    finally:
+        await broker.stop()
+
+
 def _events(first: int, count: int) -> list[Any]:
     from eventbridge_sdk import Event
 
@@ -214,15 +226,7 @@ async def _redis_faststream(prefix: str, n: int, batch: bool) -> Result:
             if seen >= n:
                 done.set()
 
-    await broker.connect()
-    clock = _Clock()
-    await broker.start()
-    try:
-        await _until(done, lambda: seen, n)
-        result = clock.result(n)
-    finally:
-        await broker.stop()
-    return result
+    return await _drain(broker, done, lambda: seen, n)
 
 
 # -- NATS ----------------------------------------------------------------------------------
@@ -360,15 +364,7 @@ async def _nats_faststream(prefix: str, n: int, batch: bool) -> Result:
             if seen >= n:
                 done.set()
 
-    await broker.connect()
-    clock = _Clock()
-    await broker.start()
-    try:
-        await _until(done, lambda: seen, n)
-        result = clock.result(n)
-    finally:
-        await broker.stop()
-    return result
+    return await _drain(broker, done, lambda: seen, n)
 
 
 # -- the bridge ----------------------------------------------------------------------------
