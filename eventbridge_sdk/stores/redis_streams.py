@@ -99,12 +99,19 @@ MAX_BLOCK = 5.0
 """The longest ``BLOCK`` of one read; longer fetches loop (the socket timeout stays above it)."""
 MAX_SWEEP_INTERVAL = 2.0
 """Seconds between take-overs at most: a dead local process or a closed store is noticed soon."""
+CLAIMANTS_INTERVAL = 5.0
+"""Seconds between looks, per group, for delay-queue claims of local processes that are gone."""
 APPEND_CHUNK = 1000
 """Events added by one script call: a script holds the server while it runs."""
 TAKE_CHUNK = 1000
 RELEASED_IDLE_MS = 10**11
 """Idle time given to the entries a closing store releases: older than any ack timeout."""
 _NEW = tuple.__new__
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
 
 # -- scripts -------------------------------------------------------------------------------
 # Lua sees numbers as doubles: offsets and ids stay exact up to 2**53.
@@ -299,6 +306,7 @@ for _, member in ipairs(due) do
   local e = redis.call('HMGET', entry, 'd', 'b', 'w')
   if e[1] then
     redis.call('ZADD', queue, ARGV[5], member)
+    redis.call('HSET', base .. 'owners', member, ARGV[6])
     out[#out + 1] = member
     out[#out + 1] = e[1]
     out[#out + 1] = e[2]
@@ -311,9 +319,10 @@ for _, member in ipairs(due) do
 end
 return out
 """
-"""ARGV: the group's base, key, now, max count, lease end. Returns ``{id, due, body, claims,
-weight, …}`` of the entries due, earliest first, while their weights add up to less than max
-count (one at least)."""
+"""ARGV: the group's base, key, now, max count, lease end, the claiming consumer. Returns
+``{id, due, body, claims, weight, …}`` of the entries due, earliest first, while their weights
+add up to less than max count (one at least). The claimant is recorded in the group's
+``owners`` hash, so that the claims of a process that died can be released."""
 
 _FINISH = """
 local base, keeps = ARGV[1], ARGV[2]
@@ -322,6 +331,7 @@ for i = 3, #ARGV do
   local member = ARGV[i]
   local entry = base .. 'e:' .. member
   local e = redis.call('HMGET', entry, 'k', 'w', 'kb')
+  redis.call('HDEL', base .. 'owners', member)
   if e[1] then
     redis.call('DEL', entry)
     local queue = base .. 'q:' .. e[1]
@@ -338,6 +348,25 @@ return buses
 """
 """KEYS: the group's sizes. ARGV: the group's base, the keeps' base, ids. Deletes the entries
 and releases what they kept; returns the buses they kept events in."""
+
+_RELEASE_CLAIMS = """
+local base = ARGV[1]
+local released = 0
+for i = 3, #ARGV do
+  local member = ARGV[i]
+  if redis.call('HGET', base .. 'owners', member) == ARGV[2] then
+    redis.call('HDEL', base .. 'owners', member)
+    local e = redis.call('HMGET', base .. 'e:' .. member, 'k', 'd')
+    if e[1] and redis.call('ZADD', base .. 'q:' .. e[1], 'XX', 'CH', e[2], member) == 1 then
+      released = released + 1
+    end
+  end
+end
+return released
+"""
+"""ARGV: the group's base, a consumer that is gone, ids it claimed. Makes those claims end now
+(each entry claimable again at its due time) unless another consumer claimed it since; returns
+how many were released."""
 
 _DELAYED = """
 local sizes = redis.call('HGETALL', KEYS[1])
@@ -454,6 +483,7 @@ class RedisStore:
         self.maxlen = options.maxlen
         self.prune_interval = options.prune_interval
         self.consumer = f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
+        self._claimants_checked: dict[str, float] = {}
         """This store object's consumer name in every group it reads."""
         self._client: Redis | None = None
         self._reader: Redis | None = None
@@ -526,6 +556,7 @@ class RedisStore:
                 ("stats", _STATS),
                 ("schedule", _SCHEDULE),
                 ("claim", _CLAIM),
+                ("release_claims", _RELEASE_CLAIMS),
                 ("finish", _FINISH),
                 ("delayed", _DELAYED),
             )
@@ -914,10 +945,18 @@ class RedisStore:
         self, group: str, key: str, *, now: float, max_count: int, lease: float
     ) -> list[Claimed]:
         client = self._check_open()
+        await self._release_dead_claims(group)
         out = await self._call(
             f"claiming entries of {key!r} for group {group!r}",
             self._scripts["claim"](
-                args=[self._queue_base(group), key, repr(now), max_count, repr(now + lease)],
+                args=[
+                    self._queue_base(group),
+                    key,
+                    repr(now),
+                    max_count,
+                    repr(now + lease),
+                    self.consumer,
+                ],
                 client=client,
             ),
         )
@@ -926,6 +965,37 @@ class RedisStore:
             Claimed(int(out[i]), key_, float(out[i + 1]), out[i + 2], out[i + 3], int(out[i + 4]))
             for i in range(0, len(out), 5)
         ]
+
+    async def _release_dead_claims(self, group: str) -> None:
+        """Release the delay-queue claims of consumers of this host whose process is gone (a
+        worker killed while it held retries or a backlog), so that they are claimable at once
+        instead of when their lease ends; looked at every ``CLAIMANTS_INTERVAL`` s per group."""
+        now = time.monotonic()
+        if self._claimants_checked.get(group, -math.inf) + CLAIMANTS_INTERVAL > now:
+            return
+        self._claimants_checked[group] = now
+        client = self._check_open()
+        base = self._queue_base(group)
+        owners = await self._call(
+            f"reading the claimants of group {group!r}", client.hgetall(base + "owners")
+        )
+        dead: dict[str, list[str]] = {}
+        for member, owner in owners.items():
+            name = _text(owner)
+            if name != self.consumer and not alive(name):
+                dead.setdefault(name, []).append(_text(member))
+        for name, members in dead.items():
+            released = await self._call(
+                f"releasing the claims of {name!r} in group {group!r}",
+                self._scripts["release_claims"](args=[base, name, *members], client=client),
+            )
+            if released:
+                logger.info(
+                    "group %r: released %d delay-queue claims of %s, whose process is gone",
+                    group,
+                    released,
+                    name,
+                )
 
     async def finish(self, group: str, ids: Sequence[int | str]) -> None:
         client = self._check_open()

@@ -421,3 +421,23 @@ async def test_stats_count_pending_and_undelivered_events_of_a_group(stores: Sto
     await store.delete("orders", [positions[2]])  # in the unread part: Redis loses the lag
     assert (await store.stats("orders", "g")).pending <= 1
     assert await store.stats("nothing", "g") == (0, 0, 0)
+
+
+async def test_delay_queue_claims_of_a_dead_local_process_are_released_at_once(
+    stores: Stores,
+) -> None:
+    dead = await stores.open()
+    dead.consumer = DEAD
+    alive_too = await stores.open()
+    alive_too.consumer = "elsewhere/1/other-host"  # another host: its lease is waited out
+    await dead.schedule("g", [Delayed("t", NOW, b"retry")])
+    await alive_too.schedule("g", [Delayed("u", NOW, b"other")])
+    [held] = await dead.claim("g", "t", now=NOW, max_count=10, lease=300)
+    [kept] = await alive_too.claim("g", "u", now=NOW, max_count=10, lease=300)
+    survivor = await stores.open()
+    [again] = await survivor.claim("g", "t", now=NOW + 1, max_count=10, lease=300)
+    assert (again.id, again.body, again.claims) == (held.id, b"retry", 2)
+    assert await survivor.claim("g", "u", now=NOW + 1, max_count=10, lease=300) == []
+    assert kept.claims == 1
+    await survivor.finish("g", [again.id])
+    assert (await survivor.delayed("g")).keys() == {"u"}
