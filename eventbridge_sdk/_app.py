@@ -24,7 +24,6 @@ from ._names import check_name
 from ._policies import DeliveryPolicy, RetryPolicy, Tolerance
 from ._settings import Settings
 from ._status import BridgeStatus, collect_status
-from .patterns import _native as native_patterns
 from .runtime.delays import Clock
 from .runtime.runner import DELIVERING, DeliveryObserver
 from .runtime.worker import BusSpec, RuleSpec, TargetSpec, Worker
@@ -246,14 +245,11 @@ class EventBridge:
         self._worker = worker
         read = [spec.name for spec in specs if spec.rules]
         logger.info(
-            "eventbridge: worker %s started on %s, group %r, reading %s; %s",
+            "eventbridge: worker %s started on %s, group %r, reading %s",
             self.settings.worker_name,
             getattr(store, "location", store.url),
             self.settings.group,
             ", ".join(repr(name) for name in read) or "no bus (no rule has a target)",
-            "event patterns matched natively"
-            if native_patterns.ENABLED
-            else "event patterns matched in Python (the native matcher is not built or is off)",
         )
 
     def _check_reply_buses(self) -> None:
