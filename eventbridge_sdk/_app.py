@@ -196,15 +196,24 @@ class EventBridge:
                 f"publish to bus {name!r}: expected an Event, a mapping or a list of them, got "
                 f"{type(events).__name__}"
             )
-        accepted = [_as_event(item, index, len(batch), name) for index, item in enumerate(batch)]
-        bodies = [_encode(event, index, len(batch), name) for index, event in enumerate(accepted)]
+        total = len(batch)
+        accepted = [
+            item if item.__class__ is Event else _as_event(item, index, total, name)
+            for index, item in enumerate(batch)
+        ]
+        try:
+            bodies = [event.to_json() for event in accepted]
+        except InvalidEventError:
+            # Again, one by one, to say which event of the batch is wrong.
+            bodies = [_encode(event, index, total, name) for index, event in enumerate(accepted)]
         if not bodies:
             return []
         store = await self._opened_store()
         # A handler's reply never waits for room its own delivery would have to free.
         positions = await store.append(name, bodies, block=not DELIVERING.get())
         highest = self._published.setdefault(name, {})
-        for partition, offset in positions:
+        # Offsets grow within a partition: the last position of each partition is its highest.
+        for partition, offset in dict(positions).items():
             if offset > highest.get(partition, -1):
                 highest[partition] = offset
         for observer in self._publish_observers:

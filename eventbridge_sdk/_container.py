@@ -50,6 +50,7 @@ def _worker_options(settings: Settings, observers: tuple[Any, ...], clock: Clock
         clock=clock,
         claim_lease=runtime.claim_lease,
         delay_poll_interval=runtime.delay_poll_interval,
+        gc_freeze=runtime.gc_freeze,
     )
 
 

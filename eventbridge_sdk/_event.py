@@ -69,6 +69,43 @@ def _non_finite_at(value: Any, path: str) -> tuple[str, float] | None:
     return None
 
 
+_now = datetime.now
+
+
+def _where(event_id: object) -> str:
+    return f"event {event_id!r}" if event_id is not None else "event"
+
+
+def _check_attributes(
+    type: object,
+    source: object,
+    id: object,
+    specversion: object,
+    subject: object,
+    datacontenttype: object,
+    dataschema: object,
+) -> None:
+    """Raise :class:`InvalidEventError` for the first attribute that is wrong (or return: an
+    attribute of a ``str`` subclass is fine)."""
+    where = _where(id)
+    for name, value in (("type", type), ("source", source)):
+        if not isinstance(value, str) or not value:
+            raise InvalidEventError(
+                f"{where}: attribute {name!r} is required and must be a non-empty string, "
+                f"got {value!r}"
+            )
+    if id is not None and (not isinstance(id, str) or not id):
+        raise InvalidEventError(f"event: attribute 'id' must be a non-empty string, got {id!r}")
+    if specversion != SPECVERSION:
+        raise InvalidEventError(
+            f"{where}: specversion {specversion!r} is not supported; only '1.0' is"
+        )
+    optional = (subject, datacontenttype, dataschema)
+    for name, given in zip(_OPTIONAL_STRINGS, optional, strict=True):
+        if given is not None and not isinstance(given, str):
+            raise InvalidEventError(f"{where}: attribute {name!r} must be a string, got {given!r}")
+
+
 def _format_time(value: datetime) -> str:
     text = value.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
@@ -162,38 +199,29 @@ class Event:
         specversion: str = SPECVERSION,
         extensions: Mapping[str, str | int | bool] | None = None,
     ) -> None:
-        where = f"event {id!r}" if id is not None else "event"
-        for name, value in (("type", type), ("source", source)):
-            if not isinstance(value, str) or not value:
-                raise InvalidEventError(
-                    f"{where}: attribute {name!r} is required and must be a non-empty string, "
-                    f"got {value!r}"
-                )
-        if id is None:
-            event_id = new_event_id()
-        elif isinstance(id, str) and id:
-            event_id = id
-        else:
-            raise InvalidEventError(f"event: attribute 'id' must be a non-empty string, got {id!r}")
-        if specversion != SPECVERSION:
-            raise InvalidEventError(
-                f"{where}: specversion {specversion!r} is not supported; only '1.0' is"
-            )
-        optional = (subject, datacontenttype, dataschema)
-        for name, given in zip(_OPTIONAL_STRINGS, optional, strict=True):
-            if given is not None and not isinstance(given, str):
-                raise InvalidEventError(
-                    f"{where}: attribute {name!r} must be a string, got {given!r}"
-                )
-        self.id = event_id
+        # The checks cost a few comparisons when everything is as it should be; the messages
+        # are built only when something is not.
+        if (
+            type.__class__ is not str
+            or source.__class__ is not str
+            or not type
+            or not source
+            or (id is not None and (id.__class__ is not str or not id))
+            or specversion != SPECVERSION
+            or (subject is not None and subject.__class__ is not str)
+            or (datacontenttype is not None and datacontenttype.__class__ is not str)
+            or (dataschema is not None and dataschema.__class__ is not str)
+        ):
+            _check_attributes(type, source, id, specversion, subject, datacontenttype, dataschema)
+        self.id = new_event_id() if id is None else id
         self.source = source
         self.type = type
         self.specversion = specversion
         self.subject = subject
-        self.time = datetime.now(UTC) if time is None else _parse_time(time, where)
+        self.time = _now(UTC) if time is None else _parse_time(time, _where(id))
         self.datacontenttype = datacontenttype
         self.dataschema = dataschema
-        self.extensions = _check_extensions(extensions, where) if extensions else {}
+        self.extensions = _check_extensions(extensions, _where(id)) if extensions else {}
         self.data = data
 
     @classmethod
@@ -213,12 +241,21 @@ class Event:
         event.time = None if time is None else datetime.fromisoformat(time)
         event.datacontenttype = get("datacontenttype")
         event.dataschema = get("dataschema")
+        # Which keys are attributes is known from the values just read: only when the form
+        # holds more keys than that does it carry extensions.
+        known = 3 + ("specversion" in form) + (time is not None) + (event.subject is not None)
+        known += (event.datacontenttype is not None) + (event.dataschema is not None)
+        encoded = get("data_base64")
+        if encoded is not None or "data" in form:
+            known += 1
         if data is _FROM_FORM:
-            encoded = get("data_base64")
             data = get("data") if encoded is None else base64.b64decode(encoded)
         event.data = data
-        extra = form.keys() - _RESERVED
-        event.extensions = {name: form[name] for name in extra} if extra else {}
+        event.extensions = (
+            {name: value for name, value in form.items() if name not in _RESERVED}
+            if len(form) > known
+            else {}
+        )
         return event
 
     @classmethod
@@ -290,6 +327,9 @@ class Event:
         if self.extensions:
             out.update(self.extensions)
         data = self.data
+        if data.__class__ is dict:  # the common case, settled in one comparison
+            out["data"] = data
+            return out
         if isinstance(data, BaseModel):
             data = data.model_dump(mode="json")
         if isinstance(data, bytes | bytearray | memoryview):

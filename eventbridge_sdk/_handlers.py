@@ -152,6 +152,27 @@ class HandlerSignature:
         kwargs = {name: event if role is _EVENT else data for name, role in self._keyword}
         return args, kwargs
 
+    def invoker(self) -> Callable[[Event], Any]:
+        """A function that calls the handler for one event and returns what the call returns
+        (a coroutine for an async handler): :meth:`build_args` and the call in one step, with
+        the common shapes (the event alone, the data alone) called directly.
+        """
+        func = self.func
+        if self._keyword:
+            return self._call_general
+        if self._positional == (_EVENT,):
+            return func
+        if self._positional == (_DATA,):
+            validate = self._validate
+            return lambda event: func(validate(event))
+        if not self._positional:
+            return lambda event: func()
+        return self._call_general
+
+    def _call_general(self, event: Event) -> Any:
+        args, kwargs = self.build_args(event)
+        return self.func(*args, **kwargs)
+
     def _validate(self, event: Event) -> Any:
         assert self._adapter is not None
         try:

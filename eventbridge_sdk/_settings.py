@@ -58,6 +58,12 @@ class RuntimeSettings(BaseModel):
         description="Seconds between looks at the delay queue when nothing wakes the scheduler "
         "sooner (retries scheduled by other processes).",
     )
+    gc_freeze: bool = Field(
+        True,
+        description="At start, move the objects alive then (modules, declarations, compiled "
+        "patterns) out of the cyclic garbage collector's full passes with gc.freeze(), and "
+        "back at stop; left alone when the application froze objects itself.",
+    )
 
 
 _DEFAULT_RETRY = RetryPolicy.DEFAULT

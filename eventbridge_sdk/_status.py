@@ -119,7 +119,7 @@ async def collect_status(bridge: EventBridge, store: Store, worker: Worker | Non
             TargetStatus(
                 name=name,
                 policy=bridge.delivery_policy(target),
-                queued=runner.queue.qsize() + runner.busy if runner is not None else 0,
+                queued=runner.queued if runner is not None else 0,
                 delayed=waiting.size if waiting is not None else 0,
                 next_due=datetime.fromtimestamp(waiting.next_due, UTC) if waiting else None,
                 paused=runner.paused if runner is not None else None,

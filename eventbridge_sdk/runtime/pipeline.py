@@ -300,20 +300,17 @@ class BusPipeline:
             await runner.drain()
 
     def tasks(self) -> list[asyncio.Task[None]]:
-        """The pipeline's loops and its runners' workers."""
-        loops = [
+        """The pipeline's loops (its runners' deliveries run in the worker's pool)."""
+        return [
             t
             for t in (self._listener, self._dispatcher, self._committer, self._extender)
             if t is not None
         ]
-        return loops + [task for runner in self.runners for task in runner.workers]
 
     async def cancel(self, grace: float = 1.0) -> None:
         """Cancel what is still running, waiting ``grace`` seconds at most."""
         await cancel_all(self.tasks(), grace)
         self._listener = self._dispatcher = self._committer = self._extender = None
-        for runner in self.runners:
-            runner.workers.clear()
 
     async def final_commit(self, grace: float = 1.0) -> None:
         """Commit the watermark one last time; a failure only means redeliveries later."""

@@ -21,8 +21,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -34,9 +34,10 @@ from .._event import Event
 from .._policies import DeadLetter, DeliveryPolicy, Drop, Retry
 from ..sinks.base import BatchError, Delivery, Sink
 from ..stores.base import Claimed, Delayed, Record
-from ._tasks import durably, supervised
+from ._tasks import durably
 from .delays import Backlog, DelayScheduler, Envelope, encode_envelope, read_backlog
 from .offsets import AckTracker, OffsetTracker
+from .pool import DELIVERING, DeliveryPool
 
 __all__ = [
     "DELIVERING",
@@ -50,10 +51,6 @@ __all__ = [
 
 logger = logging.getLogger("eventbridge_sdk")
 
-DELIVERING: ContextVar[bool] = ContextVar("eventbridge_delivering", default=False)
-"""True while the runtime hands an event to a target (a handler publishing a reply, say): such an
-append must not wait for room in a bounded store, since the room could only come from that very
-delivery finishing."""
 
 DeliveryObserver = Callable[[Delivery, BaseException | None], None]
 """Called after every delivery attempt with the delivery and its error (``None``: success)."""
@@ -122,6 +119,13 @@ class _TokenBucket:
         self.time = time
         self.stamp = time()
 
+    def allowance(self, count: int) -> int:
+        """How many of ``count`` events to take now: the tokens at hand, at least one."""
+        now = self.time()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        return max(1, min(count, int(self.tokens)))
+
     def take(self, count: int) -> float:
         """Take ``count`` tokens; return how long to wait before using them (0: at once)."""
         now = self.time()
@@ -151,6 +155,7 @@ class Runner:
         rate_limit: float | None = None,
         observers: list[DeliveryObserver] | None = None,
         rng: random.Random | None = None,
+        pool: DeliveryPool | None = None,
     ) -> None:
         self.bus, self.rule, self.target = bus, rule, target
         self.name = f"{bus}/{rule}/{target}"
@@ -166,8 +171,19 @@ class Runner:
         self.rate_limit = rate_limit
         self.observers = observers if observers is not None else []
         self.rng = rng
-        self.queue: asyncio.Queue[_Item] = asyncio.Queue()
-        self.workers: list[asyncio.Task[None]] = []
+        self.queue: deque[_Item] = deque()
+        """Events waiting for a worker; at most ``queue_size`` from the dispatcher."""
+        self.pool = pool if pool is not None else DeliveryPool(f"eventbridge-runner:{self.name}")
+        self.scheduled = False
+        """Whether the runner is in the pool's ready line."""
+        self.active = 0
+        """Deliveries in flight (at most ``concurrency``)."""
+        self._max_batch = 1 if self.policy.tolerance == "none" else sink.max_batch
+        """Under tolerance "none" nothing after an event that fails for good may be delivered
+        before it, so such a target takes one event at a time."""
+        self._unfinished = 0
+        self._drained = asyncio.Event()
+        self._drained.set()
         self.counts = RunnerCounts()
         self.busy = 0
         """Events taken from the queue and not yet settled."""
@@ -176,41 +192,53 @@ class Runner:
         self.spills_in_flight = 0
         """Backlog entries for this runner being written: the backlog is not through yet."""
         self.paused: Pause | None = None
-        self._resumed = asyncio.Event()
-        self._resumed.set()
         self._bucket = _TokenBucket(rate_limit, self.clock.time) if rate_limit else None
-
-    def start(self) -> None:
-        """Start the worker coroutines (the sink must already be started)."""
-        self.workers = [
-            supervised(self._work(), f"eventbridge-runner:{self.name}:{i}")
-            for i in range(self.concurrency)
-        ]
 
     # -- intake ----------------------------------------------------------------------------
 
     @property
     def idle(self) -> bool:
         """Whether nothing is queued or being delivered."""
-        return not self.busy and self.queue.empty()
+        return not self._unfinished
+
+    @property
+    def queued(self) -> int:
+        """Events queued or being delivered."""
+        return self._unfinished
 
     def room(self) -> int:
         """How many more events the queue takes now (0 while paused)."""
         if self.paused is not None:
             return 0
-        return self.queue_size - self.queue.qsize()
+        return self.queue_size - len(self.queue)
 
     def takes(self) -> bool:
         """Whether the runner takes a new record now; if not (full, paused, or a backlog waits
         in the store, which goes first) the caller spills it to the delay queue."""
-        if self.spilling or self.paused is not None or self.queue.qsize() >= self.queue_size:
+        if self.spilling or self.paused is not None or len(self.queue) >= self.queue_size:
             self.spilling = self.paused is None
             return False
         return True
 
     def take(self, record: Record, form: dict[str, Any]) -> None:
         """Queue a record the runner said it takes; the runner owns ``form`` from now on."""
-        self.queue.put_nowait((record, form))
+        self.queue.append((record, form))
+        self._unfinished += 1
+        if self._unfinished == 1:
+            self._drained.clear()
+        if not self.scheduled and self.active < self.concurrency and self.paused is None:
+            self.pool.schedule(self)
+
+    def _put(self, item: _Item) -> None:
+        self.queue.append(item)
+        self._unfinished += 1
+        self._drained.clear()
+        self._schedule()
+
+    def _finished(self, count: int) -> None:
+        self._unfinished -= count
+        if not self._unfinished:
+            self._drained.set()
 
     async def feed(self, claimed: Sequence[Claimed]) -> None:
         """Queue delay-queue entries that came due (the scheduler checked ``room()``): a retry
@@ -222,9 +250,9 @@ class Runner:
                 fields = loads(entry.body)
                 if "offsets" in fields:
                     for item in await read_backlog(self.delays.store, self.bus, entry, fields):
-                        self.queue.put_nowait((item, loads(item.record[2])))
+                        self._put((item, loads(item.record[2])))
                 else:
-                    self.queue.put_nowait((Envelope(entry, fields), fields["event"]))
+                    self._put((Envelope(entry, fields), fields["event"]))
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
                 logger.error(
                     "target %s: delay-queue entry %r is not an entry this library wrote (%s); "
@@ -239,7 +267,8 @@ class Runner:
 
     async def drain(self) -> None:
         """Wait until every queued event was delivered (or settled otherwise)."""
-        await self.queue.join()
+        while self._unfinished:
+            await self._drained.wait()
 
     # -- pause -----------------------------------------------------------------------------
 
@@ -254,50 +283,82 @@ class Runner:
         logger.info("target %s resumed", self.name)
         self.paused = None
         self.spilling = True
-        self._resumed.set()
         self.delays.wake()
+        self._schedule()
         return True
 
     # -- delivery --------------------------------------------------------------------------
 
-    async def _work(self) -> None:
-        queue, max_batch = self.queue, self.sink.max_batch
-        while True:
+    def _schedule(self) -> None:
+        """Join the pool's ready line if events wait and a delivery may start."""
+        if (
+            not self.scheduled
+            and self.queue
+            and self.active < self.concurrency
+            and self.paused is None
+        ):
+            self.pool.schedule(self)
+
+    def take_part(self) -> list[_Item]:
+        """Take this delivery's part of the queue (empty while paused or at concurrency).
+
+        What waits is shared among the deliveries the runner may still start, so that a
+        target with ``concurrency`` N has N deliveries going when enough events wait.
+        """
+        queue = self.queue
+        waiting = len(queue)
+        slots = self.concurrency - self.active
+        if not waiting or slots <= 0 or self.paused is not None:
+            return []
+        count = min(self._max_batch, waiting if slots == 1 else -(-waiting // slots))
+        if self._bucket is not None:
+            count = self._bucket.allowance(count)
+        popleft = queue.popleft
+        items = [popleft() for _ in range(count)]
+        self.active += 1
+        self.busy += count
+        if queue and self.active < self.concurrency:
+            self.pool.schedule(self)  # the rest may start now, beside this delivery
+        return items
+
+    async def run(self, items: list[_Item]) -> None:
+        """Deliver a part taken with :meth:`take_part` and settle every outcome."""
+        count = len(items)
+        try:
             if self.paused is not None:
-                await self._resumed.wait()
-            items = [await queue.get()]
-            while len(items) < max_batch and not queue.empty():
-                items.append(queue.get_nowait())
-            self.busy += len(items)
-            if self.paused is not None:
-                await self._spill_items(items)  # paused while this worker waited
+                await self._spill_items(items)  # paused since the part was taken
             else:
                 if self._bucket is not None:
-                    wait = self._bucket.take(len(items))
+                    wait = self._bucket.take(count)
                     if wait:
                         await self.clock.sleep(wait)
                 # A cancelled delivery is not finished: it stays unsettled and comes again.
                 await self._deliver(items)
-            self.busy -= len(items)
-            for _ in items:
-                queue.task_done()
-            if self.spilling and queue.qsize() <= self.queue_size // 2:
-                self.delays.wake()
+        finally:
+            self.active -= 1
+            self.busy -= count
+            self._finished(count)
+        if self.spilling and len(self.queue) <= self.queue_size // 2:
+            self.delays.wake()
+        if self.queue and not self.scheduled:
+            self._schedule()
 
     async def _deliver(self, items: list[_Item]) -> None:
+        # Runs in a task of the delivery pool, where DELIVERING is set for good.
+        build = self._build
         batch: list[Delivery] = []
         sent: list[_Item] = []
-        unsent: list[tuple[_Item, Delivery | None, BaseException | None]] = []
+        unsent: list[tuple[_Item, Delivery | None, BaseException | None]] | None = None
         for item in items:
-            delivery, error = self._build(item)
+            delivery, error = build(item)
             if error is None and delivery is not None:
                 batch.append(delivery)
                 sent.append(item)
             else:
+                unsent = unsent or []
                 unsent.append((item, delivery, error))
         errors: dict[int, BaseException] | None = None
         if batch:
-            delivering = DELIVERING.set(True)
             try:
                 await self.sink.put(batch)
             except asyncio.CancelledError as exc:
@@ -310,16 +371,13 @@ class Runner:
                 errors = exc.failures
             except (Exception, Retry, DeadLetter, Drop) as exc:
                 errors = dict.fromkeys(range(len(batch)), exc)
-            finally:
-                DELIVERING.reset(delivering)
         if errors is None:  # the common case: everything sent was delivered
             if self.observers:
                 for delivery in batch:
                     self._observe(delivery, None)
             self.counts.delivered += len(batch)
             done = self.tracker.done
-            for item in sent:
-                source = item[0]
+            for source, _ in sent:
                 if type(source) is Record:
                     done(source)
                 else:
@@ -327,8 +385,9 @@ class Runner:
         else:
             for index, (item, delivery) in enumerate(zip(sent, batch, strict=True)):
                 await self._outcome(item, delivery, errors.get(index))
-        for item, delivery, error in unsent:
-            await self._outcome(item, delivery, error)
+        if unsent:
+            for item, delivery, error in unsent:
+                await self._outcome(item, delivery, error)
 
     async def _outcome(
         self, item: _Item, delivery: Delivery | None, error: BaseException | None
@@ -496,7 +555,6 @@ class Runner:
             event_id = delivery.event.id if delivery is not None else "?"
             since = datetime.fromtimestamp(self.clock.time(), UTC)
             self.paused = Pause(since, event_id, reason, _describe(error))
-            self._resumed.clear()
             self._log_failure(
                 delivery, error,
                 f"target paused (tolerance 'none', {reason}); the event and all that follows "
@@ -506,9 +564,8 @@ class Runner:
         await self._spill_items(self._take_queued(), done=True)
 
     def _take_queued(self) -> list[_Item]:
-        items = []
-        while not self.queue.empty():
-            items.append(self.queue.get_nowait())
+        items = list(self.queue)
+        self.queue.clear()
         return items
 
     async def _spill_items(self, items: list[_Item], *, done: bool = False) -> None:
@@ -529,8 +586,7 @@ class Runner:
         for source, _ in items:
             self._settle(source)
         if done:
-            for _ in items:
-                self.queue.task_done()
+            self._finished(len(items))
 
     def _log_failure(
         self,

@@ -9,6 +9,7 @@ deadline and makes the last commit, so that a graceful stop redelivers nothing.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
@@ -24,6 +25,7 @@ from ..stores.base import Store
 from .delays import Clock, DelayScheduler
 from .offsets import AckTracker, OffsetTracker
 from .pipeline import BusPipeline, PipelineOptions
+from .pool import DeliveryPool
 from .runner import DeliveryObserver, Runner, TransformFn
 
 __all__ = ["BusSpec", "RuleSpec", "TargetSpec", "Worker", "WorkerOptions"]
@@ -81,6 +83,8 @@ class WorkerOptions:
     """Seconds a claimed delay-queue entry stays hidden from other claims."""
     delay_poll_interval: float = 5.0
     """Seconds between looks at the delay queue when nothing wakes the scheduler sooner."""
+    gc_freeze: bool = False
+    """Freeze the objects alive at start out of the collector's full passes (``gc.freeze``)."""
 
 
 class Worker:
@@ -108,7 +112,10 @@ class Worker:
             lease=options.claim_lease,
             poll_interval=options.delay_poll_interval,
         )
+        self.pool = DeliveryPool()
+        """The tasks that run every runner's deliveries."""
         self._sinks: list[Sink] = []
+        self._froze = False
         self.running = False
 
     async def start(self) -> None:
@@ -133,14 +140,21 @@ class Worker:
             for pipeline in self.pipelines.values():
                 for runner in pipeline.runners:
                     self.delays.add(runner)
-                    runner.start()
                 await pipeline.start()
             self.delays.start()
+            # Everything declared and started lives as long as the worker: keeping it out of
+            # the collector's full passes makes each of them scan what is in flight only
+            # (a thousand rules: a fifth more throughput). An application that freezes
+            # objects itself manages its collector; it is left alone.
+            if self.options.gc_freeze and not gc.get_freeze_count():
+                gc.freeze()
+                self._froze = True
         except BaseException:
             # Undo what started: no listener of an earlier bus may outlive a failed start.
             await self.delays.stop(self.options.grace)
             for pipeline in self.pipelines.values():
                 await pipeline.close(self.options.grace)
+            await self.pool.cancel(self.options.grace)
             await self._stop_sinks()
             self.pipelines.clear()
             raise
@@ -168,6 +182,7 @@ class Worker:
             queue_size=target.queue_size or self.options.target_queue_size,
             rate_limit=target.rate_limit,
             observers=list(self.options.observers),
+            pool=self.pool,
         )
 
     @property
@@ -242,6 +257,7 @@ class Worker:
         await self.delays.stop_feeding(grace)
         pipelines = list(self.pipelines.values())
         await asyncio.gather(*(p.cancel(grace) for p in pipelines))
+        await self.pool.cancel(grace)
         await self.delays.stop_finishing(grace)
         runners = [r for p in pipelines for r in p.runners]
         await asyncio.gather(
@@ -250,6 +266,9 @@ class Worker:
         await asyncio.gather(*(p.final_commit(grace) for p in pipelines))
         await self._stop_sinks()
         self.pipelines.clear()
+        if self._froze:
+            self._froze = False
+            gc.unfreeze()
         return drained
 
     async def _stop_sinks(self) -> None:

@@ -6,13 +6,14 @@ import asyncio
 import functools
 import logging
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from .._errors import InvalidEventError, InvalidReplyError
 from .._event import Event
 from .._handlers import HandlerSignature
-from .base import Delivery, SinkContext
+from .._policies import DeliveryOutcome
+from .base import BatchError, Delivery, SinkContext
 
 __all__ = ["FunctionSink"]
 
@@ -28,12 +29,16 @@ class FunctionSink:
     bounded thread pool, so it may block without stalling other targets. The handler's parameters
     are filled from their annotations (see :class:`~eventbridge_sdk._handlers.HandlerSignature`).
 
+    A ``put`` carries up to :attr:`max_batch` deliveries; the handler still sees one event per
+    call, in order, and one failing event fails alone (:class:`~eventbridge_sdk.sinks.BatchError`).
+    A synchronous handler gets the whole batch in one hand-off to the thread pool.
+
     Example::
 
         sink = FunctionSink(lambda event: print(event.type))
     """
 
-    max_batch = 1
+    max_batch = 64
 
     def __init__(
         self,
@@ -45,6 +50,9 @@ class FunctionSink:
         self.handler = handler
         self.signature = signature if signature is not None else HandlerSignature.of(handler)
         self.reply_to = reply_to
+        self._invoke = self.signature.invoker()
+        # A subclass that overrides call() (to trace or wrap each call) gets it called per event.
+        self._calls_through = type(self).call is not FunctionSink.call
         self._context: SinkContext | None = None
         self._warned = False
 
@@ -55,28 +63,78 @@ class FunctionSink:
         self._context = context
 
     async def put(self, batch: Sequence[Delivery]) -> None:
-        for delivery in batch:
-            result = await self.call(delivery.event)
-            if result is None:
-                continue
-            if self.reply_to is not None:
-                await self._reply(delivery, result)
-            elif not self._warned:
-                self._warned = True
-                logger.warning(
-                    "handler %s (target %s) returned %s, which is dropped: declare the target "
-                    "with reply_to=BUS to publish what it returns",
-                    self.signature.name,
-                    delivery.runner,
-                    type(result).__name__,
-                )
+        if self._calls_through:
+            call = self.call
+            await self._each(batch, lambda index, delivery: call(delivery.event))
+        elif self.signature.is_async:
+            invoke = self._invoke
+            await self._each(batch, lambda index, delivery: invoke(delivery.event))
+        else:
+            outcomes = await self._in_pool([delivery.event for delivery in batch])
+            await self._each(batch, functools.partial(_outcome, outcomes))
+
+    async def _each(
+        self, batch: Sequence[Delivery], result: Callable[[int, Delivery], Awaitable[Any]]
+    ) -> None:
+        """Await each delivery's ``result`` in order, publish what it returns, and fail only
+        the deliveries whose handler raised (:class:`BatchError`)."""
+        failures: dict[int, BaseException] | None = None
+        for index, delivery in enumerate(batch):
+            try:
+                returned = await result(index, delivery)
+                if returned is not None:
+                    await self._returned(delivery, returned)
+            except asyncio.CancelledError as exc:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise  # the runtime stops
+                # The handler's own work was cancelled: that delivery failed.
+                failures = failures or {}
+                failures[index] = exc
+            except (Exception, DeliveryOutcome) as exc:
+                failures = failures or {}
+                failures[index] = exc
+        if failures:
+            raise BatchError(failures)
+
+    async def _in_pool(self, events: list[Event]) -> list[tuple[bool, Any]]:
+        """Run a synchronous handler for a batch in one hand-off to the thread pool."""
+        context = self._context
+        if context is None:
+            return await asyncio.to_thread(self._call_all, events)
+        return await asyncio.get_running_loop().run_in_executor(
+            context.executor, self._call_all, events
+        )
+
+    def _call_all(self, events: list[Event]) -> list[tuple[bool, Any]]:
+        """Run a synchronous handler for each event, in a pool thread: ``(ok, result or error)``."""
+        invoke = self._invoke
+        outcomes: list[tuple[bool, Any]] = []
+        for event in events:
+            try:
+                outcomes.append((True, invoke(event)))
+            except (Exception, DeliveryOutcome) as exc:
+                outcomes.append((False, exc))
+        return outcomes
+
+    async def _returned(self, delivery: Delivery, result: Any) -> None:
+        if self.reply_to is not None:
+            await self._reply(delivery, result)
+        elif not self._warned:
+            self._warned = True
+            logger.warning(
+                "handler %s (target %s) returned %s, which is dropped: declare the target "
+                "with reply_to=BUS to publish what it returns",
+                self.signature.name,
+                delivery.runner,
+                type(result).__name__,
+            )
 
     async def call(self, event: Event) -> Any:
         """Run the handler for one event and return what it returned."""
-        args, kwargs = self.signature.build_args(event)
         if self.signature.is_async:
-            return await self.handler(*args, **kwargs)
-        call = functools.partial(self.handler, *args, **kwargs)
+            return await self._invoke(event)
+        call = functools.partial(self._invoke, event)
         context = self._context
         if context is None:
             return await asyncio.to_thread(call)
@@ -122,3 +180,10 @@ class FunctionSink:
 
     async def stop(self) -> None:
         self._context = None
+
+
+async def _outcome(outcomes: list[tuple[bool, Any]], index: int, delivery: Delivery) -> Any:
+    ok, value = outcomes[index]
+    if not ok:
+        raise value
+    return value
