@@ -17,7 +17,7 @@ from dependency_injector import providers
 from ._container import OVERRIDABLE, Container
 from ._dead_letters import DeadLetters
 from ._declarations import UNSET as _UNSET
-from ._declarations import Bus, Target, delivery_options
+from ._declarations import Bus, Target, check_declarable, delivery_options
 from ._errors import ConfigurationError, InvalidEventError, RuntimeStateError, UnknownBusError
 from ._event import Event, new_event_id
 from ._names import check_name
@@ -111,7 +111,7 @@ class EventBridge:
             if delivery:
                 existing.delivery = delivery
             return existing
-        self._check_declarable(f"bus {name!r}")
+        check_declarable(self, f"bus {name!r}")
         check_name("bus", name)
         if delivery.get("dead_letter") == name:
             raise ConfigurationError(
@@ -125,13 +125,6 @@ class EventBridge:
     def buses(self) -> Mapping[str, Bus]:
         """The declared buses by name."""
         return self._buses
-
-    def _check_declarable(self, what: str) -> None:
-        if self._worker is not None:
-            raise RuntimeStateError(
-                f"cannot declare {what} while the bridge is running; declare buses, rules and "
-                "targets before start()"
-            )
 
     def override(self, **components: Any) -> contextlib.AbstractContextManager[None]:
         """Replace runtime components: ``store``, ``executor``, ``function_sink``, ...

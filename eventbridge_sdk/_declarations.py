@@ -9,7 +9,13 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from ._errors import ConfigurationError, DuplicateNameError, InvalidNameError, InvalidPatternError
+from ._errors import (
+    ConfigurationError,
+    DuplicateNameError,
+    InvalidNameError,
+    InvalidPatternError,
+    RuntimeStateError,
+)
 from ._event import Event
 from ._handlers import HandlerSignature
 from ._names import check_name
@@ -68,6 +74,15 @@ def delivery_options(
                 )
         options["non_retryable"] = tuple(types)
     return options
+
+
+def check_declarable(bridge: EventBridge, what: str) -> None:
+    """Refuse a declaration while ``bridge`` runs: the runtime was wired at start."""
+    if bridge.running:
+        raise RuntimeStateError(
+            f"cannot declare {what} while the bridge is running; declare buses, rules and "
+            "targets before start()"
+        )
 
 
 class Target:
@@ -333,7 +348,7 @@ class Rule:
         localns: Mapping[str, Any] | None = None,
     ) -> Target:
         where = f"rule {self.name!r} of bus {self.bus.name!r}"
-        self.bus.bridge._check_declarable(f"target {name!r} of {where}")
+        check_declarable(self.bus.bridge, f"target {name!r} of {where}")
         check_name("target", name, where)
         if name in self._targets:
             raise DuplicateNameError(
@@ -434,7 +449,7 @@ class Bus:
         ``retry``, ``dead_letter``, ``tolerance`` and ``non_retryable`` are defaults for the
         rule's targets (see :meth:`Rule.target`)."""
         where = f"bus {self.name!r}"
-        self.bridge._check_declarable(f"rule {name!r} of {where}")
+        check_declarable(self.bridge, f"rule {name!r} of {where}")
         check_name("rule", name, where)
         if name in self._rules:
             raise DuplicateNameError(
