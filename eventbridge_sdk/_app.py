@@ -369,13 +369,12 @@ class EventBridge:
                     sink = function_sink(
                         target.handler, reply_to=target.reply_to, signature=target.signature
                     )
-                transform = target.transform.apply if target.transform is not None else None
                 targets.append(
                     TargetSpec(
                         target.name,
                         sink,
                         target.concurrency,
-                        transform,
+                        target.transform,
                         self.delivery_policy(target),
                         target.queue_size,
                         target.rate_limit,

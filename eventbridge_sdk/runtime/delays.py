@@ -60,15 +60,22 @@ class Clock:
 
 
 def encode_envelope(
-    runner: str, event: bytes, attempt: int, first: float | None, error: str | None = None
+    runner: str,
+    event: bytes,
+    attempt: int,
+    first: float | None,
+    error: str | None = None,
+    appended: float | None = None,
 ) -> bytes:
-    """The delay-queue body of ``event`` (its JSON bytes) for ``runner``'s attempt ``attempt``."""
+    """The delay-queue body of ``event`` (its JSON bytes) for ``runner``'s attempt ``attempt``;
+    ``appended`` is when the event was appended to its bus (its ingestion time)."""
     return orjson.dumps(
         {
             "runner": runner,
             "attempt": attempt,
             "first": first,
             "error": error,
+            "appended": appended,
             "event": orjson.Fragment(event),
         }
     )
@@ -97,7 +104,7 @@ def encode_backlog(runner: str, due: float, records: Sequence[Record]) -> Delaye
 class Envelope:
     """A decoded delay-queue entry for one event: what to deliver, to whom, and its history."""
 
-    __slots__ = ("attempt", "claimed", "error", "first", "runner")
+    __slots__ = ("appended", "attempt", "claimed", "error", "first", "runner")
 
     def __init__(self, claimed: Claimed, fields: dict[str, Any]) -> None:
         self.claimed = claimed
@@ -105,6 +112,7 @@ class Envelope:
         self.attempt: int = fields["attempt"]
         self.first: float | None = fields["first"]
         self.error: str | None = fields.get("error")
+        self.appended: float | None = fields.get("appended")
 
     @property
     def event_body(self) -> bytes:
@@ -150,7 +158,10 @@ class Backlog:
         return self.record[2]
 
     def requeued(self, runner: str, due: float) -> Delayed:
-        return Delayed(runner, due, encode_envelope(runner, self.record[2], self.record[3], None))
+        record = self.record
+        return Delayed(
+            runner, due, encode_envelope(runner, record[2], record[3], None, None, record[5])
+        )
 
     def settle(self, delays: DelayScheduler) -> None:
         run = self.run

@@ -34,6 +34,7 @@ from .._event import Event
 from .._policies import DeadLetter, DeliveryPolicy, Drop, Retry
 from ..sinks.base import BatchError, Delivery, Sink
 from ..stores.base import Claimed, Delayed, Record
+from ..transforms import Transform, TransformContext
 from ._tasks import durably
 from .delays import Backlog, DelayScheduler, Envelope, encode_envelope, read_backlog
 from .offsets import AckTracker, OffsetTracker
@@ -45,7 +46,6 @@ __all__ = [
     "Pause",
     "Runner",
     "RunnerCounts",
-    "TransformFn",
     "dead_letter_reason",
 ]
 
@@ -55,8 +55,6 @@ logger = logging.getLogger("eventbridge_sdk")
 DeliveryObserver = Callable[[Delivery, BaseException | None], None]
 """Called after every delivery attempt with the delivery and its error (``None``: success)."""
 
-TransformFn = Callable[[dict[str, Any]], Any]
-"""Turns the event's JSON form into the payload (the new ``data``) a target receives."""
 
 PublishFn = Callable[[str, Sequence[Event]], Awaitable[Any]]
 
@@ -150,7 +148,7 @@ class Runner:
         delays: DelayScheduler,
         publish: PublishFn,
         policy: DeliveryPolicy | None = None,
-        transform: TransformFn | None = None,
+        transform: Transform | None = None,
         queue_size: int = 1000,
         rate_limit: float | None = None,
         observers: list[DeliveryObserver] | None = None,
@@ -166,7 +164,9 @@ class Runner:
         self.clock = delays.clock
         self.publish = publish
         self.policy = policy if policy is not None else DeliveryPolicy()
-        self.transform = transform
+        self.transform = transform.apply if transform is not None else None
+        self._transform_context = getattr(transform, "uses_context", False) is True
+        """Whether the transform reads the delivery context (AWS's reserved variables)."""
         self.queue_size = queue_size
         self.rate_limit = rate_limit
         self.observers = observers if observers is not None else []
@@ -440,7 +440,11 @@ class Runner:
             )  # fmt: skip
         if self.transform is not None:
             try:
-                event.data = self.transform(form)
+                if self._transform_context:
+                    context = TransformContext(self.bus, self.rule, source_appended(source))
+                    event.data = self.transform(form, context)
+                else:
+                    event.data = self.transform(form)
             except Exception as exc:
                 failed = TransformFailedError(
                     f"the transform of target {self.name} failed on event {event.id!r}: "
@@ -486,14 +490,14 @@ class Runner:
                 body = self._event_body(source)
                 entry = Delayed(
                     self.name, due, encode_envelope(self.name, body, attempt + 1, first,
-                                                    _describe(error))
+                                                    _describe(error), source_appended(source))
                 )  # fmt: skip
                 await durably(f"target {self.name}: scheduling a retry", self.delays.put, [entry])
                 self.counts.retried += 1
                 return
         body = self._event_body(source)
         if self.policy.tolerance == "none":
-            await self._pause(body, delivery, error, reason, attempt)
+            await self._pause(body, delivery, error, reason, attempt, source_appended(source))
             return
         dead_letter = self.policy.dead_letter
         if dead_letter is None:
@@ -546,10 +550,13 @@ class Runner:
         error: BaseException,
         reason: str,
         attempt: int,
+        appended: float | None,
     ) -> None:
         # The event waits in the delay queue, due at once and with a fresh retry budget: it is
         # the first one delivered when the runner resumes.
-        entry = Delayed(self.name, self.clock.time(), encode_envelope(self.name, body, 1, None))
+        entry = Delayed(
+            self.name, self.clock.time(), encode_envelope(self.name, body, 1, None, None, appended)
+        )
         await durably(f"target {self.name}: keeping the failed event", self.delays.put, [entry])
         if self.paused is None:
             event_id = delivery.event.id if delivery is not None else "?"
@@ -624,7 +631,18 @@ class Runner:
 def encode_backlog_copy(runner: str, due: float, record: Record) -> Delayed:
     """A delay-queue entry that carries a copy of a bus record (a paused runner hands it back;
     the record itself is committed past)."""
-    return Delayed(runner, due, encode_envelope(runner, record[2], record[3], None))
+    return Delayed(
+        runner, due, encode_envelope(runner, record[2], record[3], None, None, record[5])
+    )
+
+
+def source_appended(source: _Source) -> float | None:
+    """When the event was appended to its bus (Unix seconds; ``None`` when unknown)."""
+    if type(source) is Record:
+        return source[5]
+    if type(source) is Backlog:
+        return source.record[5]
+    return source.appended  # type: ignore[union-attr]
 
 
 def source_partition(source: _Source) -> int:

@@ -22,11 +22,12 @@ from .._policies import DeliveryPolicy
 from ..patterns import Pattern
 from ..sinks.base import Sink, SinkContext
 from ..stores.base import Store
+from ..transforms import Transform
 from .delays import Clock, DelayScheduler
 from .offsets import AckTracker, OffsetTracker
 from .pipeline import BusPipeline, PipelineOptions
 from .pool import DeliveryPool
-from .runner import DeliveryObserver, Runner, TransformFn
+from .runner import DeliveryObserver, Runner
 
 __all__ = ["BusSpec", "RuleSpec", "TargetSpec", "Worker", "WorkerOptions"]
 
@@ -42,7 +43,8 @@ class TargetSpec:
     name: str
     sink: Sink
     concurrency: int | None = None
-    transform: TransformFn | None = None
+    transform: Transform | None = None
+    """The target's transform: its output becomes the ``data`` the target receives."""
     policy: DeliveryPolicy = field(default_factory=DeliveryPolicy)
     queue_size: int | None = None
     rate_limit: float | None = None

@@ -38,7 +38,8 @@ class Position(NamedTuple):
 
 
 class Record(NamedTuple):
-    """One event read from a bus: its position, its encoded body and its delivery count."""
+    """One event read from a bus: its position, its encoded body, its delivery count and when
+    the store appended it."""
 
     partition: int
     offset: int
@@ -47,6 +48,10 @@ class Record(NamedTuple):
     """How many times the store has handed this record to the group: 1 the first time."""
     handle: Any = None
     """What :meth:`Store.ack` and :meth:`Store.extend` need to name the record (ack stores)."""
+    appended: float | None = None
+    """When the store appended the record (Unix time in seconds, by the store's clock: the
+    process's for memory and SQLite, the server's for Redis and NATS); ``None`` when unknown,
+    as for events appended before the store recorded the time."""
 
 
 class Delayed(NamedTuple):
@@ -124,6 +129,8 @@ class Store(Protocol):
       of that bus until it is finished.
     - ``read`` returns events of a bus after a position without any group; ``delete`` removes
       events from a bus (dead letters that were replayed or purged); ``stats`` sizes a bus.
+    - Records from ``fetch`` and ``read`` carry ``appended``, the time the store appended them
+      (``None`` only for events stored before the store recorded it).
     """
 
     url: str

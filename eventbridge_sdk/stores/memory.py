@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from urllib.parse import parse_qs, urlsplit
@@ -24,19 +25,31 @@ from .base import BusStats, Claimed, Delayed, DelayStats, Position, Record
 __all__ = ["MemoryStore"]
 
 DEFAULT_CAPACITY = 100_000
+_NEW = tuple.__new__
 
 
 class _Log:
     """One bus: a list of bodies, the offset of its first element, and the groups' offsets.
 
-    A deleted event leaves ``None`` in its place, so that offsets stay list indexes.
+    A deleted event leaves ``None`` in its place, so that offsets stay list indexes. ``times``
+    runs beside ``bodies``: when each event was appended.
     """
 
-    __slots__ = ("base", "bodies", "committed", "deleted", "has_data", "has_room", "kept")
+    __slots__ = (
+        "base",
+        "bodies",
+        "committed",
+        "deleted",
+        "has_data",
+        "has_room",
+        "kept",
+        "times",
+    )
 
     def __init__(self) -> None:
         self.base = 1  # offset of bodies[0]; offsets start at 1 so that 0 means "nothing"
         self.bodies: list[bytes | None] = []
+        self.times: list[float] = []
         self.committed: dict[str, int] = {}
         self.deleted = 0
         self.kept: Counter[int] = Counter()  # offsets that delay-queue entries keep from
@@ -61,15 +74,20 @@ class _Log:
     def records(self, begin: int, max_count: int) -> list[Record]:
         """Up to ``max_count`` kept events from offset ``begin`` on."""
         start = max(begin, self.base) - self.base
+        new = _NEW
         if not self.deleted:
             chunk = self.bodies[start : start + max_count]
+            times = self.times[start : start + max_count]
             first = self.base + start
-            return [Record(0, first + i, body) for i, body in enumerate(chunk) if body is not None]
+            return [
+                new(Record, (0, first + i, body, 1, None, at))
+                for i, (body, at) in enumerate(zip(chunk, times, strict=True))
+            ]
         out: list[Record] = []
         for i in range(start, len(self.bodies)):
             body = self.bodies[i]
             if body is not None:
-                out.append(Record(0, self.base + i, body))
+                out.append(new(Record, (0, self.base + i, body, 1, None, self.times[i])))
                 if len(out) == max_count:
                     break
         return out
@@ -85,6 +103,7 @@ class _Log:
             if self.deleted:
                 self.deleted -= self.bodies[:done].count(None)
             del self.bodies[:done]
+            del self.times[:done]
             self.base += done
 
 
@@ -237,6 +256,7 @@ class MemoryStore:
             # Copy to exact size: orjson's bytes keep their 4 KiB working buffer, which would
             # make each retained event cost 4 KiB instead of its length.
             log.bodies.extend(bytes(memoryview(body)) for body in chunk)
+            log.times.extend(itertools.repeat(time.time(), len(chunk)))
             positions.extend(Position(0, first + i) for i in range(len(chunk)))
             start += len(chunk)
             log.has_data.set()

@@ -240,12 +240,13 @@ def ack_metadata(reply: str) -> tuple[str, str, int, int, int, int, int]:
     return stream, consumer, n[0], n[1], n[2], n[3], n[4]
 
 
-def _delivery(reply: str) -> tuple[int, int]:
-    """(delivery count, stream sequence) of an ack subject: the hot-path part of the parse."""
+def _delivery(reply: str) -> tuple[int, int, float]:
+    """(delivery count, stream sequence, when stored in Unix seconds) of an ack subject: the
+    hot-path part of the parse."""
     tokens = reply.split(".")
     if len(tokens) == 9:
-        return int(tokens[4]), int(tokens[5])
-    return int(tokens[6]), int(tokens[7])
+        return int(tokens[4]), int(tokens[5]), int(tokens[7]) / 1e9
+    return int(tokens[6]), int(tokens[7]), int(tokens[9]) / 1e9
 
 
 # -- the URL -----------------------------------------------------------------------------------
@@ -569,10 +570,11 @@ class _Reader:
             reply = msg.reply
             tokens = reply.split(".")
             if len(tokens) == 9:
-                deliveries, seq = tokens[4], tokens[5]
+                deliveries, seq, stamp = tokens[4], tokens[5], tokens[7]
             else:  # $JS.ACK.<domain>.<account>.<stream>.<consumer>.<delivered>.<sseq>...
-                deliveries, seq = tokens[6], tokens[7]
-            records.append(new(Record, (0, int(seq), msg.data, int(deliveries), reply)))
+                deliveries, seq, stamp = tokens[6], tokens[7], tokens[9]
+            appended = int(stamp) / 1e9  # when the server stored it, in nanoseconds
+            records.append(new(Record, (0, int(seq), msg.data, int(deliveries), reply, appended)))
             handles.append(reply)
         self.handed.update(handles)
         return records
@@ -1852,7 +1854,11 @@ class NatsStore:
             if consumer is not None:
                 with contextlib.suppress(StoreError):
                     await self._api(f"CONSUMER.DELETE.{stream}.{consumer}", None)
-        return [Record(0, _delivery(m.reply)[1], m.data) for m in got[: wanted[0]]]
+        records = []
+        for msg in got[: wanted[0]]:
+            _, seq, appended = _delivery(msg.reply)
+            records.append(Record(0, seq, msg.data, 1, None, appended))
+        return records
 
     async def delete(self, bus: str, positions: Sequence[Position]) -> int:
         self._client()

@@ -8,7 +8,9 @@ replicas; not Redis Cluster: the scripts touch keys they compute).
 
 The keys, under ``prefix`` (``eb``):
 
-- ``{prefix}:bus:{bus}``: a stream per bus, field ``e`` = the event's bytes. Entries are added
+- ``{prefix}:bus:{bus}``: a stream per bus, field ``e`` = the event's bytes, field ``t`` = when
+  it was appended (the server's ``TIME``, ``seconds.micros``; entries written before it was
+  recorded have no ``t`` and read ``appended=None``). Entries are added
   with the IDs ``0-*``, so the stream's IDs are ``0-1, 0-2, …`` and the sequence part is the
   offset (``Position(0, seq)``): dense, increasing, and mapped back without a lookup. A batch is
   added by one script call, so it sits contiguously in the bus.
@@ -109,6 +111,15 @@ RELEASED_IDLE_MS = 10**11
 _NEW = tuple.__new__
 
 
+def _appended(fields: list[bytes]) -> float | None:
+    """The append time of a stream entry's fields (``e``, body, ``t``, time), if it has one."""
+    return float(fields[3]) if len(fields) > 3 else None
+
+
+def _time(raw: bytes | None) -> float | None:
+    return None if raw is None else float(raw)
+
+
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
@@ -123,8 +134,10 @@ if bound > 0 and redis.call('XLEN', KEYS[1]) >= bound then
   return -2
 end
 local id
+local now = redis.call('TIME')
+local t = now[1] .. '.' .. string.format('%06d', tonumber(now[2]))
 for i = 2, #ARGV do
-  id = redis.call('XADD', KEYS[1], '0-*', 'e', ARGV[i])
+  id = redis.call('XADD', KEYS[1], '0-*', 'e', ARGV[i], 't', t)
 end
 return tonumber(string.sub(id, 3))
 """
@@ -177,6 +190,7 @@ for _, entry in ipairs(redis.call('XCLAIM', key, group, me, idle, unpack(ids))) 
   out[#out + 1] = id
   out[#out + 1] = entry[2][2]
   out[#out + 1] = counts[id] + 1
+  out[#out + 1] = entry[2][4] or false
 end
 local gone = {}
 for _, id in ipairs(ids) do
@@ -189,7 +203,8 @@ return {out, gone, ids[#ids], #ids}
 """
 """KEYS: the bus. ARGV: group, taker, min idle ms, start id, count, owner ('' = anyone).
 Claims pending entries idle that long (of that owner) for the taker. Returns the entries as
-``{id, body, deliveries, …}``, the ids gone from the stream, the last id scanned, how many."""
+``{id, body, deliveries, appended or nil, …}``, the ids gone from the stream, the last id
+scanned, how many."""
 
 _EXTEND = """
 local key, group, me = KEYS[1], ARGV[1], ARGV[2]
@@ -781,7 +796,10 @@ class RedisStore:
         if not reply:
             return []
         new = _NEW
-        records = [new(Record, (0, int(id_[2:]), fields[1], 1, id_)) for id_, fields in reply[0][1]]
+        records = [
+            new(Record, (0, int(id_[2:]), fields[1], 1, id_, _appended(fields)))
+            for id_, fields in reply[0][1]
+        ]
         if records:
             reading.handed = max(reading.handed, records[-1][1])
         return records
@@ -798,8 +816,8 @@ class RedisStore:
         self._log_gone(reading, gone)
         new = _NEW
         records = [
-            new(Record, (0, int(out[i][2:]), out[i + 1], out[i + 2], out[i]))
-            for i in range(0, len(out), 3)
+            new(Record, (0, int(out[i][2:]), out[i + 1], out[i + 2], out[i], _time(out[i + 3])))
+            for i in range(0, len(out), 4)
         ]
         if records:
             reading.handed = max(reading.handed, records[-1][1])
@@ -1042,7 +1060,10 @@ class RedisStore:
             ),
         )
         new = _NEW
-        return [new(Record, (0, int(id_[2:]), fields[1], 1, None)) for id_, fields in reply]
+        return [
+            new(Record, (0, int(id_[2:]), fields[1], 1, None, _appended(fields)))
+            for id_, fields in reply
+        ]
 
     async def delete(self, bus: str, positions: Sequence[Position]) -> int:
         client = self._check_open()

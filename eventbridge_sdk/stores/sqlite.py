@@ -4,10 +4,21 @@ One file holds every bus, the committed offsets of every consumer group and the 
 The file is in WAL mode, so readers never block the writer, and several processes may share it
 (SQLite locks the file; writers wait up to ``busy_timeout``).
 
-Appends are group-committed: every ``append`` call waiting while a transaction runs joins the
+Appends are group-committed: every ``append`` call made while a transaction runs joins the
 next one, so a thousand concurrent publishers cost a handful of transactions. ``append`` returns
 only after the transaction committed. With the default ``synchronous=NORMAL`` a committed event
 survives the process being killed; add ``?synchronous=FULL`` to the URL to survive power loss too.
+
+The hot path stays on the event loop: with ``synchronous=NORMAL`` (or ``OFF``) a commit writes
+to the WAL without waiting on the disk, so appends, offset commits and the listener's reads run
+there directly (tens of microseconds each) instead of paying two thread hops and the GIL
+hand-over each. Should another connection hold the write lock (another process, or this store's
+own thread), the transaction moves to the writer's thread, whose connection waits for the lock;
+with ``synchronous=FULL`` every commit waits on ``fsync`` and runs there too. Checkpoints (copying
+the WAL back into the file, with ``fsync``) never run in a commit: the store starts one on a
+thread of its own after about every thousand pages written, and it runs alongside the writes.
+Events every group committed are pruned in transactions of at most ``_PRUNE_BATCH`` events, so
+an append waits for one such transaction at most, never for a whole prune.
 
 ``fetch`` wakes at once on appends made through this store object; appends made by other
 processes are noticed by checking SQLite's ``data_version`` every ``poll_interval`` seconds while
@@ -54,7 +65,8 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS eb_events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     bus TEXT NOT NULL,
-    body BLOB NOT NULL
+    body BLOB NOT NULL,
+    appended REAL
 );
 CREATE INDEX IF NOT EXISTS eb_events_by_bus ON eb_events (bus, seq);
 CREATE TABLE IF NOT EXISTS eb_delayed (
@@ -82,6 +94,38 @@ CREATE TABLE IF NOT EXISTS eb_offsets (
 ) WITHOUT ROWID;
 """
 _SYNCHRONOUS = {"OFF", "NORMAL", "FULL", "EXTRA"}
+_NO_WAIT_ON_COMMIT = {"OFF", "NORMAL"}
+"""Synchronous modes in which a WAL commit never waits on ``fsync``."""
+_CHECKPOINT_PAGES = 1000
+"""Pages written (an estimate) between two checkpoints: SQLite's own default."""
+_RESTART_PAGES = 4 * _CHECKPOINT_PAGES
+"""WAL frames beyond which a checkpoint makes the next writer start the WAL over, holding the
+writers back for the last few frames: checkpoints alongside steady writes never catch up fully,
+and the WAL would otherwise grow for as long as the writes go on."""
+_PAGE_BYTES = 3000
+"""Bytes of events per page written: a 4 KiB page, its index entries, the B-tree's free room."""
+_PRUNE_BATCH = 500
+"""Events one pruning transaction deletes at most (about a millisecond)."""
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    return getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
+
+
+def _data_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
+
+def _add_appended_column(conn: sqlite3.Connection) -> None:
+    """Migrate a file made before events carried their append time; its old events read as
+    ``None``. Another process may migrate the same file at the same moment."""
+    if any(row[1] == "appended" for row in conn.execute("PRAGMA table_info(eb_events)")):
+        return
+    try:
+        conn.execute("ALTER TABLE eb_events ADD COLUMN appended REAL")
+    except sqlite3.OperationalError:
+        if not any(row[1] == "appended" for row in conn.execute("PRAGMA table_info(eb_events)")):
+            raise
 
 
 def _parse_url(url: str) -> tuple[Path, dict[str, str]]:
@@ -144,12 +188,18 @@ class SQLiteStore:
         self._heartbeat: asyncio.Task[None] | None = None
         self._writer: sqlite3.Connection | None = None
         self._reader: sqlite3.Connection | None = None
+        # The event loop's own connection: it never waits for a lock (busy_timeout 0).
+        self._loop_conn: sqlite3.Connection | None = None
+        self._write_inline = self.synchronous in _NO_WAIT_ON_COMMIT
         self._write_thread = ThreadPoolExecutor(1, thread_name_prefix="eventbridge-sqlite-w")
         self._read_thread = ThreadPoolExecutor(1, thread_name_prefix="eventbridge-sqlite-r")
         self._pending: list[tuple[str, Sequence[bytes], asyncio.Future[list[Position]]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._cursors: dict[tuple[str, str], int] = {}
-        self._new_data: dict[str, asyncio.Event] = {}
+        # One wake-up per bus and group: a group's fetch clears its own, never another's.
+        self._new_data: dict[str, dict[str, asyncio.Event]] = {}
+        self._unchecked_pages = 0
+        self._checkpointing: asyncio.Task[None] | None = None
         self._closed = True
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -180,6 +230,9 @@ class SQLiteStore:
                 time.sleep(pause)
                 pause = min(pause * 2, 0.2)
         conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+        # A checkpoint in a commit would hold up that commit by milliseconds; the store runs
+        # them on a thread of its own instead (_checkpoint).
+        conn.execute("PRAGMA wal_autocheckpoint = 0")
         return conn
 
     def _open_sync(self) -> None:
@@ -188,7 +241,10 @@ class SQLiteStore:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             writer = self._connect()
             writer.executescript(_SCHEMA + LEASE_SCHEMA)
+            _add_appended_column(writer)
             reader = self._connect()
+            loop_conn = self._connect()
+            loop_conn.execute("PRAGMA busy_timeout = 0")
         except sqlite3.DatabaseError as exc:
             if self.path.is_file() and "not a database" in str(exc):
                 raise StoreError(
@@ -205,10 +261,10 @@ class SQLiteStore:
                 "directory exists or can be created and is writable"
             ) from exc
         if not os.access(self.path, os.W_OK):
-            writer.close()
-            reader.close()
+            for conn in (loop_conn, writer, reader):
+                conn.close()
             raise StoreError(f"the SQLite store {str(self.path)!r} is not writable")
-        self._writer, self._reader = writer, reader
+        self._writer, self._reader, self._loop_conn = writer, reader, loop_conn
         self._release_orphaned_claims()
 
     def _release_orphaned_claims(self) -> None:
@@ -240,6 +296,8 @@ class SQLiteStore:
         self._new_data.clear()
         self._flusher = None
         self._heartbeat = None
+        self._checkpointing = None
+        self._unchecked_pages = 0
         self._closed = False
 
     async def close(self) -> None:
@@ -253,8 +311,15 @@ class SQLiteStore:
             self._heartbeat = None
         if self._flusher is not None:
             await asyncio.shield(self._flusher)
-        for event in self._new_data.values():
-            event.set()
+        for events in self._new_data.values():
+            for event in events.values():
+                event.set()
+        if self._checkpointing is not None:
+            await asyncio.shield(self._checkpointing)
+        if self._loop_conn is not None:
+            # Closed first: not the last connection, so closing it checkpoints nothing.
+            self._loop_conn.close()
+            self._loop_conn = None
         if self._writer is not None:
             # If releasing fails, the lease lapses by itself after lease_ttl.
             with contextlib.suppress(sqlite3.Error):
@@ -266,7 +331,7 @@ class SQLiteStore:
 
     @staticmethod
     def _transaction(conn: sqlite3.Connection, work: Callable[[], T]) -> T:
-        """Run ``work`` in one write transaction on the writer's thread.
+        """Run ``work`` in one write transaction.
 
         ``work`` must not return a cursor: a cursor released on another thread would reset its
         statement while this thread runs the next one.
@@ -282,6 +347,72 @@ class SQLiteStore:
 
     async def _in(self, thread: ThreadPoolExecutor, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(thread, fn, *args)
+
+    async def _write(
+        self, fn: Callable[..., T], *args: Any, pages: int = 3, inline: bool = False
+    ) -> T:
+        """Run ``fn(conn, *args)``, one write transaction, and count the pages it wrote.
+
+        ``inline``: on the event loop's connection when a commit cannot wait on the disk; if
+        another connection holds the write lock, SQLite says so at once (before anything is
+        written) and the transaction moves to the writer's thread, which waits for the lock.
+        """
+        conn = self._loop_conn
+        if inline and self._write_inline and conn is not None:
+            try:
+                result = fn(conn, *args)
+            except sqlite3.OperationalError as exc:
+                if not _busy(exc):
+                    raise
+            else:
+                self._wrote(pages)
+                return result
+        result = await self._in(self._write_thread, fn, self._writer, *args)
+        self._wrote(pages)
+        return result
+
+    async def _read_now(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run the read ``fn(conn, *args)`` on the event loop: in WAL mode a reader does not
+        wait for writers. Should SQLite still say busy (another process recovering the file
+        after a crash), the read runs on the reader's thread, whose connection waits."""
+        conn = self._loop_conn
+        assert conn is not None
+        try:
+            return fn(conn, *args)
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc):
+                raise
+        return await self._in(self._read_thread, fn, self._reader, *args)
+
+    # -- checkpoints -----------------------------------------------------------------------
+
+    def _wrote(self, pages: int) -> None:
+        self._unchecked_pages += pages
+        if self._unchecked_pages >= _CHECKPOINT_PAGES and self._checkpointing is None:
+            self._unchecked_pages = 0
+            self._checkpointing = asyncio.create_task(
+                self._checkpoint(), name=f"eventbridge-sqlite-checkpoint:{self.path.name}"
+            )
+
+    async def _checkpoint(self) -> None:
+        try:
+            await self._in(self._read_thread, self._checkpoint_sync)
+        except sqlite3.Error:
+            # The WAL keeps the events meanwhile; the next checkpoint copies them.
+            logger.exception("checkpointing the SQLite store %r failed", str(self.path))
+        finally:
+            self._checkpointing = None
+
+    def _checkpoint_sync(self) -> None:
+        """Copy the WAL into the database file, alongside the writers (they do not wait)."""
+        conn = self._reader
+        assert conn is not None
+        _, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        if copied < frames and frames >= _RESTART_PAGES:
+            # Writes went on during the copy, as they may have every time for a while: hold
+            # them back (they wait on the lock) while the last frames are copied, so that the
+            # next writer starts the WAL over.
+            conn.execute("PRAGMA wal_checkpoint(RESTART)")
 
     def _check_open(self) -> None:
         if self._closed:
@@ -330,10 +461,11 @@ class SQLiteStore:
         results: list[list[Position]] = []
         conn.execute("BEGIN IMMEDIATE")
         try:
+            now = time.time()  # once the file is locked: later transactions get later times
             for bus, bodies, _ in batch:
                 conn.executemany(
-                    "INSERT INTO eb_events (bus, body) VALUES (?, ?)",
-                    [(bus, body) for body in bodies],
+                    "INSERT INTO eb_events (bus, body, appended) VALUES (?, ?, ?)",
+                    [(bus, body, now) for body in bodies],
                 )
                 # One writer inside one transaction: AUTOINCREMENT hands out consecutive seqs.
                 last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
@@ -347,11 +479,12 @@ class SQLiteStore:
 
     # -- reads -----------------------------------------------------------------------------
 
-    def _read(self, bus: str, after: int, limit: int) -> list[tuple[int, bytes]]:
+    def _read(self, bus: str, after: int, limit: int) -> list[tuple[int, bytes, float | None]]:
         conn = self._reader
         assert conn is not None
         return conn.execute(
-            "SELECT seq, body FROM eb_events WHERE bus = ? AND seq > ? ORDER BY seq LIMIT ?",
+            "SELECT seq, body, appended FROM eb_events WHERE bus = ? AND seq > ? "
+            "ORDER BY seq LIMIT ?",
             (bus, after, limit),
         ).fetchall()
 
@@ -411,7 +544,7 @@ class SQLiteStore:
             rows = await self._in(self._read_thread, self._read, bus, cursor, max_count)
             if rows:
                 self._cursors[key] = rows[-1][0]
-                return [Record(0, seq, body) for seq, body in rows]
+                return [Record(0, seq, body, 1, None, at) for seq, body, at in rows]
             if not await self._wait_for_data(new_data, version, deadline):
                 return []
             self._check_open()
@@ -571,7 +704,7 @@ class SQLiteStore:
     async def read(self, bus: str, *, after: int, max_count: int) -> list[Record]:
         self._check_open()
         rows = await self._in(self._read_thread, self._read, bus, after, max_count)
-        return [Record(0, seq, body) for seq, body in rows]
+        return [Record(0, seq, body, 1, None, at) for seq, body, at in rows]
 
     async def delete(self, bus: str, positions: Sequence[Position]) -> int:
         self._check_open()

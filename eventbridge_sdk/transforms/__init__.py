@@ -4,7 +4,10 @@ A transform belongs to a target. It runs after the rule matched and before the s
 event's structured JSON form: CloudEvents attributes and extensions at the top level (``id``,
 ``source``, ``type``, ``subject``, ``time`` as RFC 3339 text, ...) and ``data`` as parsed JSON.
 Everything is checked and compiled when the target is declared; a bad transform raises
-:class:`InvalidTransformError` then, never while delivering.
+:class:`InvalidTransformError` then, never while delivering. A transform whose ``uses_context``
+is true also gets a :class:`TransformContext` at delivery (bus, rule, ingestion time), which AWS's
+``<aws.events.rule-name>``, ``<aws.events.rule-arn>`` and ``<aws.events.event.ingestion-time>``
+read.
 
 The forms of RocketMQ EventBridge, and AWS EventBridge's input transformer:
 
@@ -34,6 +37,7 @@ from __future__ import annotations
 from .._errors import InvalidTransformError
 from ._aws import InputTransformer
 from ._compile import TransformSpec, compile_transform
+from ._context import TransformContext
 from ._forms import Constant, JsonPath, Original, Template, Transform
 
 __all__ = [
@@ -45,5 +49,6 @@ __all__ = [
     "Original",
     "Template",
     "Transform",
+    "TransformContext",
     "TransformSpec",
 ]

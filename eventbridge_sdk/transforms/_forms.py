@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
 from .._errors import InvalidTransformError
+from ._context import TransformContext
 from ._paths import MISSING, EventInput, Getter, as_document, compile_path, is_path
 from ._templates import ROCKETMQ, CompiledTemplate, check_defined, split_rocketmq
 
@@ -28,14 +29,26 @@ class Transform(Protocol):
     Any object with this method can serve as a transform. The built-in forms are :class:`Original`,
     :class:`Constant`, :class:`JsonPath`, :class:`Template` and :class:`InputTransformer`.
 
+    ``context`` says where and when the event is delivered (:class:`TransformContext`: bus, rule,
+    ingestion time). The runtime builds and passes one only to a transform whose ``uses_context``
+    attribute is true; every other transform is called as ``apply(event)``, so a transform that
+    needs no context pays nothing for it and may take ``event`` alone.
+
     Example::
 
         class TypeOnly:
-            def apply(self, event):
+            def apply(self, event, context=None):
                 return {"type": event["type"]}
+
+
+        class WithRule:
+            uses_context = True
+
+            def apply(self, event, context=None):
+                return {"rule": context.rule if context else None, "id": event["id"]}
     """
 
-    def apply(self, event: EventInput) -> Any:
+    def apply(self, event: EventInput, context: TransformContext | None = None) -> Any:
         """Return the payload for ``event`` (its CloudEvents JSON form, or an ``Event``)."""
         ...
 
@@ -46,6 +59,9 @@ class SpecTransform:
     __slots__ = ("_spec",)
 
     _spec: dict[str, Any]
+
+    uses_context = False
+    """Whether :meth:`apply` reads its ``context``; only then does the runtime build one."""
 
     def to_spec(self) -> dict[str, Any]:
         """The data form of this transform; ``compile_transform`` turns it back into an equal one.
@@ -83,7 +99,7 @@ class Original(SpecTransform):
     def __init__(self) -> None:
         self._spec = {"form": "ORIGINAL"}
 
-    def apply(self, event: EventInput) -> Any:
+    def apply(self, event: EventInput, context: TransformContext | None = None) -> Any:
         """Return the event's structured JSON form."""
         return as_document(event)
 
@@ -109,7 +125,7 @@ class Constant(SpecTransform):
         self._mutable = isinstance(value, dict | list)
         self._spec = {"form": "CONSTANT", "value": value}
 
-    def apply(self, event: EventInput) -> Any:
+    def apply(self, event: EventInput, context: TransformContext | None = None) -> Any:
         """Return the constant (a fresh copy when it is a dict or a list)."""
         return copy.deepcopy(self.value) if self._mutable else self.value
 
@@ -137,7 +153,7 @@ class JsonPath(SpecTransform):
         self.path = path
         self._spec = {"form": "JSONPATH", "value": path}
 
-    def apply(self, event: EventInput) -> Any:
+    def apply(self, event: EventInput, context: TransformContext | None = None) -> Any:
         """Return the value at the path, or ``None`` when the event has nothing there."""
         value = self._get(as_document(event))
         return None if value is MISSING else value
@@ -234,7 +250,7 @@ class Template(SpecTransform):
         """Return the filled template as text (for a JSON template, its JSON text)."""
         return self._compiled.render(as_document(event))
 
-    def apply(self, event: EventInput) -> Any:
+    def apply(self, event: EventInput, context: TransformContext | None = None) -> Any:
         """Return the parsed JSON value of a JSON template, or the text of a text template."""
         return self._compiled.value(as_document(event))
 

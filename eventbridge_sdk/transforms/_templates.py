@@ -24,12 +24,14 @@ from typing import Any
 import orjson
 
 from .._errors import InvalidTransformError
+from ._context import TransformContext
 from ._paths import MISSING, Getter
 
 __all__ = [
     "AWS",
     "check_defined",
     "CompiledTemplate",
+    "ContextGetter",
     "Dialect",
     "Placeholder",
     "ROCKETMQ",
@@ -39,6 +41,8 @@ __all__ = [
 ]
 
 Renderer = Callable[[Any], str]
+ContextGetter = Callable[[TransformContext], Any]
+"""Reads a value from the delivery context (or :data:`MISSING` when it has none)."""
 
 _JSON_START = ("{", "[", '"')
 
@@ -195,9 +199,20 @@ class CompiledTemplate:
 
     ``is_json`` tells whether the template is a JSON template; then :meth:`value` gives the parsed
     JSON value (always valid, since every slot renders valid JSON), else the rendered text.
+
+    Checks made here, each naming the placeholder and where it sits:
+
+    - ``json_only`` names variables that may only be a bare JSON value (unquoted, in a JSON
+      template);
+    - ``containers`` names variables known to hold an object or an array (name → ``"an object"``
+      or ``"an array"``, with why): inside quotes of a JSON object or array template they are
+      rejected (in a string template, a template that is one JSON string, they are allowed).
+
+    ``context_getters`` names variables read from the delivery context rather than the event;
+    with them :attr:`uses_context` is true, and without a context they render as missing.
     """
 
-    __slots__ = ("_head", "_slots", "is_json")
+    __slots__ = ("_context_slots", "_head", "_slots", "is_json", "uses_context")
 
     def __init__(
         self,
@@ -207,16 +222,34 @@ class CompiledTemplate:
         getters: Mapping[str, Getter],
         dialect: Dialect,
         where: str,
+        *,
         json_only: frozenset[str] = frozenset(),
+        containers: Mapping[str, str] | None = None,
+        context_getters: Mapping[str, ContextGetter] | None = None,
     ) -> None:
         quoted = _quoted_flags(chunks)
         self.is_json = _is_json(template, chunks, quoted)
-        slots: list[tuple[Getter, Renderer, str]] = []
+        string_template = template.lstrip().startswith('"')
+        containers = containers or {}
+        context_getters = context_getters or {}
+        slots: list[tuple[Any, bool, Renderer, str]] = []
         for placeholder, inside, tail in zip(placeholders, quoted, chunks[1:], strict=True):
-            if placeholder.name in json_only and (inside or not self.is_json):
+            name = placeholder.name
+            if name in json_only and (inside or not self.is_json):
+                place = "inside quotes" if inside else "in a template that is not JSON"
                 raise InvalidTransformError(
-                    f"{where}: placeholder <{placeholder.name}> at character {placeholder.start} "
-                    "can only be a JSON value (unquoted, in a JSON template), not text"
+                    f"{where}: placeholder <{name}> at character {placeholder.start} is {place}; "
+                    "it holds the event as an object, so it can only be a JSON value (unquoted, "
+                    "in a JSON template), not text, as in AWS. Write it unquoted, for example "
+                    f'{{"event": <{name}>}}'
+                )
+            kind = containers.get(name)
+            if kind is not None and inside and self.is_json and not string_template:
+                raise InvalidTransformError(
+                    f"{where}: placeholder <{name}> at character {placeholder.start} is inside "
+                    f"quotes, but it always holds {kind}; AWS would put its JSON between the "
+                    "quotes, which is not valid JSON, and never deliver the event. Write it "
+                    "unquoted (a JSON value), or map it to a path that holds text"
                 )
             if not self.is_json:
                 render = dialect.plain
@@ -224,24 +257,39 @@ class CompiledTemplate:
                 render = dialect.quoted
             else:
                 render = dialect.bare
-            slots.append((getters[placeholder.name], render, tail))
+            if name in context_getters:
+                slots.append((context_getters[name], True, render, tail))
+            else:
+                slots.append((getters[name], False, render, tail))
         self._head = chunks[0]
-        self._slots = tuple(slots)
+        self.uses_context = any(from_context for _, from_context, _, _ in slots)
+        self._context_slots = tuple(slots)
+        self._slots = tuple((get, render, tail) for get, _, render, tail in slots)
 
-    def render(self, document: Mapping[str, Any]) -> str:
-        """Fill the template for one event's JSON form."""
+    def render(self, document: Mapping[str, Any], context: TransformContext | None = None) -> str:
+        """Fill the template for one event's JSON form (and its delivery context, if any)."""
         parts = [self._head]
         append = parts.append
-        for get, render, tail in self._slots:
-            append(render(get(document)))
-            append(tail)
+        if self.uses_context:
+            for get, from_context, render, tail in self._context_slots:
+                if not from_context:
+                    append(render(get(document)))
+                elif context is None:
+                    append(render(MISSING))
+                else:
+                    append(render(get(context)))
+                append(tail)
+        else:
+            for get, render, tail in self._slots:
+                append(render(get(document)))
+                append(tail)
         return "".join(parts)
 
-    def value(self, document: Mapping[str, Any]) -> Any:
+    def value(self, document: Mapping[str, Any], context: TransformContext | None = None) -> Any:
         """The parsed JSON value of a JSON template, or the rendered text of a text template."""
         if self.is_json:
-            return orjson.loads(self.render(document))
-        return self.render(document)
+            return orjson.loads(self.render(document, context))
+        return self.render(document, context)
 
 
 def check_defined(

@@ -9,6 +9,7 @@ against the local servers (see ``tests/services.py``).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -23,6 +24,9 @@ NOW = 1_700_000_000.0
 STORES = ["memory", "sqlite", "redis", "nats"]
 ACK_TIMEOUT = 1.0
 ACK_QUERY = f"ack_timeout={ACK_TIMEOUT:g}&prune_interval=0"
+CLOCK_SLACK = 0.001
+"""Seconds an append time may lie outside the test's clock readings around the append: Redis
+writes its clock in whole microseconds, read back as a float."""
 
 
 def store_url(kind: str, tmp_path: Path, query: str = "") -> str:
@@ -157,6 +161,19 @@ async def test_records_carry_a_delivery_count_of_one_on_first_delivery(store: St
     assert record.deliveries == 1
 
 
+async def test_records_carry_when_the_store_appended_them(store: Store) -> None:
+    before = time.time()
+    await store.append("orders", [b"a", b"b"])
+    after = time.time()
+    fetched = await fetch_until(store, "orders", "g", count=2, within=5)
+    browsed = await store.read("orders", after=0, max_count=10)
+    for records in (fetched, browsed):
+        assert [r.body for r in records] == [b"a", b"b"]
+        for record in records:
+            assert record.appended is not None
+            assert before - CLOCK_SLACK <= record.appended <= after + CLOCK_SLACK
+
+
 async def test_append_without_blocking_is_accepted(store: Store) -> None:
     positions = await store.append("orders", [b"a", b"b"], block=False)
     assert len(positions) == 2
@@ -236,6 +253,8 @@ async def test_what_is_not_acked_is_handed_out_again_with_a_higher_delivery_coun
     await ack_store.ack("orders", "g", first[:1])
     again = await fetch_until(other, "orders", "g", count=1, within=ACK_TIMEOUT * 10)
     assert [(r.body, r.deliveries) for r in again] == [(b"b", 2)]
+    assert first[1].appended is not None
+    assert again[0].appended == first[1].appended  # a redelivery keeps its append time
     await other.ack("orders", "g", again)
 
 

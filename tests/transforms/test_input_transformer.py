@@ -234,7 +234,21 @@ def test_forms_compare_and_print_by_their_arguments() -> None:
         pytest.param(
             {}, "e <aws.events.event>", "can only be a JSON value", id="predefined-in-text"
         ),
-        pytest.param({}, '"<aws.events.rule-name>"', "is not supported", id="rule-name"),
+        pytest.param(
+            {"all": "$"},
+            '{"e": "<all>"}',
+            "placeholder <all> at character 7 is inside quotes, but it always holds an object",
+            id="whole-event-path-quoted",
+        ),
+        pytest.param(
+            {"skus": "$.data.items[*].sku"},
+            '["sku <skus>"]',
+            "placeholder <skus> at character 6 is inside quotes, but it always holds an array",
+            id="wildcard-path-quoted",
+        ),
+        pytest.param(
+            {}, '"<aws.events.rule>"', "placeholder 'aws.events.rule' .* not defined", id="typo"
+        ),
         pytest.param(["a"], "x", "must be a mapping", id="paths-not-mapping"),
         pytest.param({}, None, "input_template: must be a string", id="template-not-string"),
     ],

@@ -15,6 +15,7 @@ def test_the_export_list_is_pinned_and_sorted() -> None:
         "Original",
         "Template",
         "Transform",
+        "TransformContext",
         "TransformSpec",
     ]
     assert transforms.__all__ == sorted(transforms.__all__, key=str.lower)
