@@ -171,6 +171,34 @@ class OffsetTracker(_Waits):
                 last = order.popleft()
             self._advance(part, last)
 
+    def done_all(self, records: Sequence[Record]) -> None:
+        """Record that one runner finished each of ``records`` (a delivered batch): as
+        :meth:`done` for each, with one wake-up of the committer at the end."""
+        partitions = self._partitions
+        moved: dict[int, _Partition] = {}
+        for record in records:
+            partition, offset = record[0], record[1]
+            part = partitions[partition]
+            remaining = part.remaining
+            left = remaining[offset] - 1
+            self._in_flight -= 1
+            if left:
+                remaining[offset] = left
+                continue
+            del remaining[offset]
+            self._closed_one()
+            order = part.order
+            if order[0] == offset:
+                last = order.popleft()
+                while order and order[0] not in remaining:
+                    last = order.popleft()
+                part.watermark = last
+                moved[partition] = part
+        if moved:
+            self.changed.set()
+            if self._waiters:
+                self._wake_waiters()
+
     def _advance(self, part: _Partition, offset: int) -> None:
         part.watermark = offset
         self.changed.set()
@@ -253,6 +281,11 @@ class AckTracker(_Waits):
             del self._open[key]
             self._closed_one()
             self._finish(record)
+
+    def done_all(self, records: Sequence[Record]) -> None:
+        """Record that one runner finished each of ``records`` (a delivered batch)."""
+        for record in records:
+            self.done(record)
 
     def _finish(self, record: Record) -> None:
         self._finished.append(record)

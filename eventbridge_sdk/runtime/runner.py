@@ -376,12 +376,13 @@ class Runner:
                 for delivery in batch:
                     self._observe(delivery, None)
             self.counts.delivered += len(batch)
-            done = self.tracker.done
-            for source, _ in sent:
-                if type(source) is Record:
-                    done(source)
-                else:
-                    source.settle(self.delays)  # type: ignore[union-attr]
+            records = [source for source, _ in sent if type(source) is Record]
+            if records:
+                self.tracker.done_all(records)
+            if len(records) < len(sent):
+                for source, _ in sent:
+                    if type(source) is not Record:
+                        source.settle(self.delays)  # type: ignore[union-attr]
         else:
             for index, (item, delivery) in enumerate(zip(sent, batch, strict=True)):
                 await self._outcome(item, delivery, errors.get(index))
