@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import itertools
+import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from random import getrandbits
 from typing import Any
 
 import orjson
@@ -27,15 +28,34 @@ _OPTIONAL_STRINGS = ("subject", "datacontenttype", "dataschema")
 _FROM_FORM: Any = object()
 
 
-def new_event_id() -> str:
-    """A random version-4 UUID, as text.
+class _Ids:
+    """Event ids: a UUID (version-4 layout) made of 60 random bits per process and a counter.
 
-    ``uuid.uuid4()`` costs a system call per id (2.5 µs); ids need uniqueness, not secrecy, so
-    they come from the process's PRNG, which Python seeds from the OS and reseeds after fork.
+    Ids need uniqueness, not secrecy. A random UUID per event costs a system call
+    (``uuid.uuid4()``, 2.5 µs) or formatting 128 random bits (0.8 µs); this costs one counter
+    step and one format (0.4 µs). The random part is drawn again in a forked child, so parent
+    and child never share it.
     """
-    bits = getrandbits(128) & 0xFFFFFFFFFFFF0FFF3FFFFFFFFFFFFFFF | 0x40008000000000000000
-    text = f"{bits:032x}"
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+    prefix = ""
+    counter: Iterator[int] = iter(())
+
+    @classmethod
+    def reseed(cls) -> None:
+        text = os.urandom(8).hex()
+        cls.prefix = f"{text[:8]}-{text[8:12]}-4{text[13:16]}-"
+        cls.counter = itertools.count(int.from_bytes(os.urandom(4)))
+
+
+_Ids.reseed()
+os.register_at_fork(after_in_child=_Ids.reseed)
+
+
+def new_event_id() -> str:
+    """A unique event id in the form of a UUID (see :class:`_Ids`)."""
+    # The variant bits (10) lead the fourth group; 62 bits of counter follow.
+    tail = f"{0x8000000000000000 | (next(_Ids.counter) & 0x3FFFFFFFFFFFFFFF):016x}"
+    return f"{_Ids.prefix}{tail[:4]}-{tail[4:]}"
 
 
 def _non_finite_at(value: Any, path: str) -> tuple[str, float] | None:
@@ -145,10 +165,10 @@ def _is_json_content(content_type: str | None) -> bool:
 class Event:
     """A CloudEvent 1.0: context attributes, extensions and ``data``.
 
-    ``id`` defaults to a random UUID and ``time`` to now (UTC); an event decoded from JSON
-    that has no ``time`` keeps ``None``, as the attribute is optional. ``type`` and ``source`` are
-    required. Extension names are 1-20 lowercase letters or digits; their values are strings,
-    integers or booleans; pass them as ``extensions={...}``.
+    ``id`` defaults to a unique id in the form of a UUID and ``time`` to now (UTC); an event
+    decoded from JSON that has no ``time`` keeps ``None``, as the attribute is optional. ``type``
+    and ``source`` are required. Extension names are 1-20 lowercase letters or digits; their
+    values are strings, integers or booleans; pass them as ``extensions={...}``.
 
     ``data`` is any JSON value (dicts, lists, strings, numbers, booleans, ``None``), ``bytes``
     (carried as ``data_base64``), or a pydantic model (carried as its JSON dump). Datetimes,

@@ -176,6 +176,23 @@ def test_default_ids_are_distinct_version_4_uuids() -> None:
     assert {uuid.UUID(i).variant for i in ids} == {uuid.RFC_4122}
 
 
+def test_a_forked_child_draws_ids_of_its_own() -> None:
+    import os
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report one id and leave at once
+        os.write(write, Event(type="t", source="s").id.encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    child = os.read(read, 100).decode()
+    os.close(read)
+    parent = Event(type="t", source="s").id
+    # Same process: ids share their random part; a child's random part is its own.
+    assert child[:19] != parent[:19]
+
+
 @pytest.mark.parametrize(
     ("data", "where"),
     [
