@@ -171,12 +171,11 @@ class BusPipeline:
                     continue  # read twice (a log store read again): dispatched already
                 form: dict[str, Any] | None = event
                 for runner in runners:
-                    if not runner.takes():
-                        spills.append((runner, record))
-                        continue
                     # Each target gets its own copy: a handler may change the data it gets.
-                    runner.take(record, form if form is not None else loads(body))
-                    form = None
+                    if runner.offer(record, form if form is not None else loads(body)):
+                        form = None
+                    else:
+                        spills.append((runner, record))
             if spills:
                 await self._spill(spills)
             if self._unseen:

@@ -212,22 +212,21 @@ class Runner:
             return 0
         return self.queue_size - len(self.queue)
 
-    def takes(self) -> bool:
-        """Whether the runner takes a new record now; if not (full, paused, or a backlog waits
-        in the store, which goes first) the caller spills it to the delay queue."""
-        if self.spilling or self.paused is not None or len(self.queue) >= self.queue_size:
+    def offer(self, record: Record, form: dict[str, Any]) -> bool:
+        """Queue a record if the runner takes it now (it then owns ``form``). ``False``: it is
+        full, paused, or a backlog of its waits in the store and goes first; the caller spills
+        the record to the delay queue."""
+        queue = self.queue
+        if self.spilling or self.paused is not None or len(queue) >= self.queue_size:
             self.spilling = self.paused is None
             return False
-        return True
-
-    def take(self, record: Record, form: dict[str, Any]) -> None:
-        """Queue a record the runner said it takes; the runner owns ``form`` from now on."""
-        self.queue.append((record, form))
+        queue.append((record, form))
         self._unfinished += 1
         if self._unfinished == 1:
             self._drained.clear()
         if not self.scheduled and self.active < self.concurrency and self.paused is None:
             self.pool.schedule(self)
+        return True
 
     def _put(self, item: _Item) -> None:
         self.queue.append(item)
