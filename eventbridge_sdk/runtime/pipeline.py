@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 
 from ..patterns import Pattern, RuleIndex
+from ..sinks.function import FunctionSink
 from ..stores.base import Record, Store
 from ._tasks import cancel_all, durably, supervised
 from .delays import DelayScheduler, encode_backlog
@@ -80,6 +81,12 @@ class BusPipeline:
         for rule, pattern, runners in rules:
             self.index.add(rule, pattern)
             self.routes[rule] = _Route(rule, list(runners))
+        # The sinks that do something before a commit (a handler's sink has nothing to do).
+        self._pre_commit = [
+            runner.sink
+            for runner in self.runners
+            if getattr(type(runner.sink), "pre_commit", None) is not FunctionSink.pre_commit
+        ]
         # Read ahead by two batches: enough to keep the dispatcher busy while the store answers.
         self.buffer: asyncio.Queue[Sequence[Record] | None] = asyncio.Queue(2)
         # Batches fetched and not yet wholly tracked (ack stores extend their claims too).
@@ -243,8 +250,8 @@ class BusPipeline:
             if not finished:
                 return
             try:
-                for runner in self.runners:
-                    await runner.sink.pre_commit()
+                for sink in self._pre_commit:
+                    await sink.pre_commit()
                 await self.store.ack(self.bus, self.options.group, finished)
             except BaseException:
                 tracker.restore(finished)
@@ -257,8 +264,8 @@ class BusPipeline:
         }
         if not moved:
             return
-        for runner in self.runners:
-            await runner.sink.pre_commit()
+        for sink in self._pre_commit:
+            await sink.pre_commit()
         await self.store.commit(self.bus, self.options.group, moved)
         self._committed.update(moved)
 

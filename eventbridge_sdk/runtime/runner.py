@@ -182,8 +182,8 @@ class Runner:
         """Under tolerance "none" nothing after an event that fails for good may be delivered
         before it, so such a target takes one event at a time."""
         self._unfinished = 0
-        self._drained = asyncio.Event()
-        self._drained.set()
+        self._drained: asyncio.Future[None] | None = None
+        """Created by :meth:`drain` while it waits; resolved when nothing is unfinished."""
         self.counts = RunnerCounts()
         self.busy = 0
         """Events taken from the queue and not yet settled."""
@@ -222,8 +222,6 @@ class Runner:
             return False
         queue.append((record, form))
         self._unfinished += 1
-        if self._unfinished == 1:
-            self._drained.clear()
         if not self.scheduled and self.active < self.concurrency and self.paused is None:
             self.pool.schedule(self)
         return True
@@ -231,13 +229,14 @@ class Runner:
     def _put(self, item: _Item) -> None:
         self.queue.append(item)
         self._unfinished += 1
-        self._drained.clear()
         self._schedule()
 
     def _finished(self, count: int) -> None:
         self._unfinished -= count
-        if not self._unfinished:
-            self._drained.set()
+        if not self._unfinished and self._drained is not None:
+            if not self._drained.done():
+                self._drained.set_result(None)
+            self._drained = None
 
     async def feed(self, claimed: Sequence[Claimed]) -> None:
         """Queue delay-queue entries that came due (the scheduler checked ``room()``): a retry
@@ -267,7 +266,9 @@ class Runner:
     async def drain(self) -> None:
         """Wait until every queued event was delivered (or settled otherwise)."""
         while self._unfinished:
-            await self._drained.wait()
+            if self._drained is None:
+                self._drained = asyncio.get_running_loop().create_future()
+            await asyncio.shield(self._drained)
 
     # -- pause -----------------------------------------------------------------------------
 
@@ -321,18 +322,64 @@ class Runner:
         return items
 
     async def run(self, items: list[_Item]) -> None:
-        """Deliver a part taken with :meth:`take_part` and settle every outcome."""
+        """Deliver a part taken with :meth:`take_part` and settle every outcome.
+
+        Runs in a task of the delivery pool, where DELIVERING is set for good. A cancelled
+        delivery is not finished: it stays unsettled and comes again.
+        """
         count = len(items)
         try:
             if self.paused is not None:
                 await self._spill_items(items)  # paused since the part was taken
+                return  # resume() schedules the runner again
+            if self._bucket is not None:
+                wait = self._bucket.take(count)
+                if wait:
+                    await self.clock.sleep(wait)
+            build = self._build
+            batch: list[Delivery] = []
+            sent: list[_Item] = []
+            unsent: list[tuple[_Item, Delivery | None, BaseException | None]] | None = None
+            for item in items:
+                delivery, error = build(item)
+                if error is None and delivery is not None:
+                    batch.append(delivery)
+                    sent.append(item)
+                else:
+                    unsent = unsent or []
+                    unsent.append((item, delivery, error))
+            errors: dict[int, BaseException] | None = None
+            if batch:
+                try:
+                    await self.sink.put(batch)
+                except asyncio.CancelledError as exc:
+                    task = asyncio.current_task()
+                    if task is not None and task.cancelling():
+                        raise  # the runner is stopping
+                    # The handler's own work was cancelled: a failed delivery, not a stop.
+                    errors = dict.fromkeys(range(len(batch)), exc)
+                except BatchError as exc:
+                    errors = exc.failures
+                except (Exception, Retry, DeadLetter, Drop) as exc:
+                    errors = dict.fromkeys(range(len(batch)), exc)
+            if errors is None:  # the common case: everything sent was delivered
+                if self.observers:
+                    for delivery in batch:
+                        self._observe(delivery, None)
+                self.counts.delivered += len(batch)
+                records = [source for source, _ in sent if type(source) is Record]
+                if records:
+                    self.tracker.done_all(records)
+                if len(records) < len(sent):
+                    for source, _ in sent:
+                        if type(source) is not Record:
+                            source.settle(self.delays)  # type: ignore[union-attr]
             else:
-                if self._bucket is not None:
-                    wait = self._bucket.take(count)
-                    if wait:
-                        await self.clock.sleep(wait)
-                # A cancelled delivery is not finished: it stays unsettled and comes again.
-                await self._deliver(items)
+                for index, (item, delivery) in enumerate(zip(sent, batch, strict=True)):
+                    await self._outcome(item, delivery, errors.get(index))
+            if unsent:
+                for item, delivery, error in unsent:
+                    await self._outcome(item, delivery, error)
         finally:
             self.active -= 1
             self.busy -= count
@@ -341,53 +388,6 @@ class Runner:
             self.delays.wake()
         if self.queue and not self.scheduled:
             self._schedule()
-
-    async def _deliver(self, items: list[_Item]) -> None:
-        # Runs in a task of the delivery pool, where DELIVERING is set for good.
-        build = self._build
-        batch: list[Delivery] = []
-        sent: list[_Item] = []
-        unsent: list[tuple[_Item, Delivery | None, BaseException | None]] | None = None
-        for item in items:
-            delivery, error = build(item)
-            if error is None and delivery is not None:
-                batch.append(delivery)
-                sent.append(item)
-            else:
-                unsent = unsent or []
-                unsent.append((item, delivery, error))
-        errors: dict[int, BaseException] | None = None
-        if batch:
-            try:
-                await self.sink.put(batch)
-            except asyncio.CancelledError as exc:
-                task = asyncio.current_task()
-                if task is not None and task.cancelling():
-                    raise  # the runner is stopping
-                # The handler's own work was cancelled: a failed delivery, not a stopping runner.
-                errors = dict.fromkeys(range(len(batch)), exc)
-            except BatchError as exc:
-                errors = exc.failures
-            except (Exception, Retry, DeadLetter, Drop) as exc:
-                errors = dict.fromkeys(range(len(batch)), exc)
-        if errors is None:  # the common case: everything sent was delivered
-            if self.observers:
-                for delivery in batch:
-                    self._observe(delivery, None)
-            self.counts.delivered += len(batch)
-            records = [source for source, _ in sent if type(source) is Record]
-            if records:
-                self.tracker.done_all(records)
-            if len(records) < len(sent):
-                for source, _ in sent:
-                    if type(source) is not Record:
-                        source.settle(self.delays)  # type: ignore[union-attr]
-        else:
-            for index, (item, delivery) in enumerate(zip(sent, batch, strict=True)):
-                await self._outcome(item, delivery, errors.get(index))
-        if unsent:
-            for item, delivery, error in unsent:
-                await self._outcome(item, delivery, error)
 
     async def _outcome(
         self, item: _Item, delivery: Delivery | None, error: BaseException | None

@@ -6,7 +6,7 @@ import asyncio
 import functools
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .._errors import InvalidEventError, InvalidReplyError
@@ -63,25 +63,24 @@ class FunctionSink:
         self._context = context
 
     async def put(self, batch: Sequence[Delivery]) -> None:
+        """Call the handler for each delivery in order, publish what it returns, and fail only
+        the deliveries whose handler raised (:class:`BatchError`)."""
+        outcomes: list[tuple[bool, Any]] | None = None
         if self._calls_through:
-            call = self.call
-            await self._each(batch, lambda index, delivery: call(delivery.event))
+            invoke: Callable[[Event], Any] = self.call
         elif self.signature.is_async:
             invoke = self._invoke
-            await self._each(batch, lambda index, delivery: invoke(delivery.event))
         else:
             outcomes = await self._in_pool([delivery.event for delivery in batch])
-            await self._each(batch, functools.partial(_outcome, outcomes))
-
-    async def _each(
-        self, batch: Sequence[Delivery], result: Callable[[int, Delivery], Awaitable[Any]]
-    ) -> None:
-        """Await each delivery's ``result`` in order, publish what it returns, and fail only
-        the deliveries whose handler raised (:class:`BatchError`)."""
         failures: dict[int, BaseException] | None = None
         for index, delivery in enumerate(batch):
             try:
-                returned = await result(index, delivery)
+                if outcomes is None:
+                    returned = await invoke(delivery.event)
+                else:
+                    ok, returned = outcomes[index]
+                    if not ok:
+                        raise returned
                 if returned is not None:
                     await self._returned(delivery, returned)
             except asyncio.CancelledError as exc:
@@ -180,10 +179,3 @@ class FunctionSink:
 
     async def stop(self) -> None:
         self._context = None
-
-
-async def _outcome(outcomes: list[tuple[bool, Any]], index: int, delivery: Delivery) -> Any:
-    ok, value = outcomes[index]
-    if not ok:
-        raise value
-    return value
