@@ -3,8 +3,8 @@ with the load of a shared machine, unlike the events/s of ``bench/patterns.py``.
 
 Usage (needs valgrind: ``apt-get install valgrind``)::
 
-    .venv/bin/python bench/pattern_instructions.py                 # every case, both engines
-    .venv/bin/python bench/pattern_instructions.py --cases one mixed-1000 --engines native
+    .venv/bin/python bench/pattern_instructions.py                 # every case
+    .venv/bin/python bench/pattern_instructions.py --cases one mixed-1000
 
 Each figure is (instructions of 3 passes over the 2,000 events of ``bench/patterns.py``
 minus those of 1 pass) / 4,000, with ``PYTHONHASHSEED=0``: the whole per-event cost of the
@@ -31,6 +31,8 @@ import orjson
 from patterns import (  # bench/patterns.py, beside this script
     EVERY_FIELD,
     KINDS,
+    OWN_FIELDS,
+    OWN_TYPES,
     build_index,
     make_event,
     make_full_rule,
@@ -41,6 +43,9 @@ from patterns import (  # bench/patterns.py, beside this script
 CASES = [
     "one",
     "fields",
+    "own-types-1000",
+    "own-field-1",
+    "own-fields-1000",
     *(f"full-{kind}" for kind in KINDS),
     *(f"{kind}-1000" for kind in KINDS),
     "mixed-1000",
@@ -53,6 +58,12 @@ def patterns_of(case: str, events: list[dict[str, Any]]) -> list[dict[str, Any]]
         return [{"type": [events[0]["type"]]}]
     if case == "fields":  # one rule reading every field the mixed rules read
         return [EVERY_FIELD]
+    if case == "own-types-1000":
+        return OWN_TYPES
+    if case == "own-field-1":
+        return OWN_FIELDS[:1]
+    if case == "own-fields-1000":
+        return OWN_FIELDS
     if case.startswith("full-"):
         return [make_full_rule(case.removeprefix("full-"))]
     kind, count = case.rsplit("-", 1)
@@ -62,11 +73,11 @@ def patterns_of(case: str, events: list[dict[str, Any]]) -> list[dict[str, Any]]
     return [make_rule(rng, kind) for _ in range(int(count))]
 
 
-def run(case: str, engine: str, passes: int) -> None:
+def run(case: str, mode: str, passes: int) -> None:
     """The measured process: build the index, then match every event ``passes`` times.
 
-    ``engine`` ``native-decoded`` or ``python-decoded`` decodes each event just before its
-    match; case ``decode`` only decodes.
+    ``mode`` ``decoded`` decodes each event just before its match; case ``decode`` only
+    decodes.
     """
     rng = random.Random(7)
     events = [make_event(rng) for _ in range(2000)]
@@ -78,11 +89,11 @@ def run(case: str, engine: str, passes: int) -> None:
             for body in raw:
                 loads(body)
         return
-    idx = build_index(patterns_of(case, events), native=engine.startswith("native"))
+    idx = build_index(patterns_of(case, events))
     idx.match(events[0])
     gc.disable()
     match = idx.match
-    if engine.endswith("-decoded"):
+    if mode == "decoded":
         for _ in range(passes):
             for body in raw:
                 match(loads(body))
@@ -92,7 +103,7 @@ def run(case: str, engine: str, passes: int) -> None:
             match(event)
 
 
-def count(case: str, engine: str, passes: int) -> int:
+def count(case: str, mode: str, passes: int) -> int:
     env = dict(os.environ, PYTHONHASHSEED="0")
     done = subprocess.run(
         [
@@ -103,7 +114,7 @@ def count(case: str, engine: str, passes: int) -> int:
             __file__,
             "--run",
             case,
-            engine,
+            mode,
             str(passes),
         ],
         env=env,
@@ -117,8 +128,8 @@ def count(case: str, engine: str, passes: int) -> int:
     return int(found.group(1))
 
 
-def per_event(case: str, engine: str) -> float:
-    return (count(case, engine, 3) - count(case, engine, 1)) / 4000
+def per_event(case: str, mode: str) -> float:
+    return (count(case, mode, 3) - count(case, mode, 1)) / 4000
 
 
 def main() -> None:
@@ -127,34 +138,27 @@ def main() -> None:
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", nargs="+", choices=CASES, default=CASES)
-    parser.add_argument("--engines", nargs="+", choices=["native", "python"])
     parser.add_argument(
         "--decoded", action="store_true", help="match each event right after decoding it"
     )
     args = parser.parse_args()
-    from eventbridge_sdk.patterns import RuleIndex
-
-    engines = args.engines or (["native", "python"] if RuleIndex().native else ["python"])
-    suffix = "-decoded" if args.decoded else ""
-    jobs = [(case, engine + suffix) for case in args.cases for engine in engines]
+    mode = "decoded" if args.decoded else "parsed"
+    jobs = [(case, mode) for case in args.cases]
     if args.decoded:
         jobs.append(("decode", "none"))
     with ThreadPoolExecutor(max_workers=2) as pool:
         counted = dict(zip(jobs, pool.map(lambda job: per_event(*job), jobs), strict=True))
     decode = counted.pop(("decode", "none"), 0.0)
-    results = {
-        (case, engine.removesuffix(suffix)): n - decode for (case, engine), n in counted.items()
-    }
+    results = {case: n - decode for (case, _), n in counted.items()}
     if args.decoded:
         print(f"decoding alone: {decode:,.0f} instructions per event, taken off each figure")
-    print(f"{'case':16}" + "".join(f" {engine + ' instr/event':>22}" for engine in engines))
+    print(f"{'case':16} {'instr/event':>14}")
     for case in args.cases:
-        print(f"{case:16}" + "".join(f" {results[case, e]:22,.0f}" for e in engines))
+        print(f"{case:16} {results[case]:14,.0f}")
     for baseline in ("one", "fields"):
         if baseline in args.cases and "mixed-1000" in args.cases:
-            for engine in engines:
-                ratio = results["mixed-1000", engine] / results[baseline, engine]
-                print(f"{engine}: mixed-1000 / {baseline} = {ratio:.2f}x")
+            ratio = results["mixed-1000"] / results[baseline]
+            print(f"mixed-1000 / {baseline} = {ratio:.2f}x")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ Example::
 from __future__ import annotations
 
 from eventbridge_sdk._errors import InvalidPatternError
+from eventbridge_sdk.patterns._complexity import MAX_WILDCARD_COMPLEXITY
 from eventbridge_sdk.patterns._explain import Explanation
 from eventbridge_sdk.patterns._index import RuleIndex
 from eventbridge_sdk.patterns._parse import MAX_COMBINATIONS, MAX_PATTERN_CHARS
@@ -30,6 +31,7 @@ __all__ = [
     "InvalidPatternError",
     "MAX_COMBINATIONS",
     "MAX_PATTERN_CHARS",
+    "MAX_WILDCARD_COMPLEXITY",
     "Pattern",
     "RuleIndex",
 ]

@@ -46,6 +46,8 @@ class Condition:
 
     ``kind`` is ``exact``, ``prefix``, ``prefix-ic``, ``suffix``, ``suffix-ic``,
     ``equals-ignore-case``, ``wildcard``, ``anything-but``, ``numeric``, ``exists`` or ``cidr``.
+    The ``arg`` of an ``anything-but`` is the frozenset of excluded values, or ``(form,
+    values)`` for its ``prefix``, ``suffix``, ``equals-ignore-case`` and ``wildcard`` forms.
     """
 
     __slots__ = ("arg", "kind", "source", "test")
@@ -312,7 +314,7 @@ def _anything_but_form(form: str, value: Any, path: str, source: Any) -> Conditi
     else:
         matchers = [wildcard_matcher(s, path) for s in values]
         test = lambda v: not isinstance(v, str) or not any(m(v) for m in matchers)  # noqa: E731
-    return Condition("anything-but", None, source, test)
+    return Condition("anything-but", (form, tuple(values)), source, test)
 
 
 _PARSERS: dict[str, Callable[[Any, str], Condition]] = {

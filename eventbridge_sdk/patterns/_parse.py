@@ -2,7 +2,9 @@
 
 Every rejection raises :class:`InvalidPatternError` with the path inside the pattern where the
 problem sits. The tree keeps the pattern's shape; :func:`expand` flattens it into the
-``$or``-free clauses (lists of ``(path, leaf)``) that the rule index works with.
+``$or``-free clauses (tuples of leaves) that the matcher and the explainer work with. A leaf
+names its field by the dot-joined keys that lead to it, as AWS does: ``{"a": {"b": [1]}}`` and
+``{"a.b": [1]}`` name the same field ``a.b``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 import orjson
 
 from eventbridge_sdk._errors import InvalidPatternError
+from eventbridge_sdk.patterns._complexity import check_wildcard_complexity, wildcards
 from eventbridge_sdk.patterns._operators import OPERATORS, Condition, parse_match_value
 from eventbridge_sdk.patterns._text import at, plain
 
@@ -25,7 +28,6 @@ __all__ = [
     "Leaf",
     "ObjectNode",
     "Path",
-    "clause_tree",
     "expand",
     "parse_pattern",
 ]
@@ -41,14 +43,23 @@ Path = tuple[str, ...]
 
 
 class Leaf:
-    """A field's array of match values: OR of its conditions, at ``path`` from the event root."""
+    """A field's array of match values: OR of its conditions, for the field ``name``.
 
-    __slots__ = ("conditions", "key", "path", "source")
+    ``name`` joins the pattern's keys on the way with dots, and ``parts`` splits it on every dot:
+    the field is the same whether the pattern or the event nests its keys or writes them
+    dotted. ``where`` is the leaf's place in the pattern, for messages.
+    """
 
-    def __init__(self, path: Path, conditions: tuple[Condition, ...], source: list[Any]) -> None:
-        self.path = path
+    __slots__ = ("conditions", "key", "name", "parts", "source", "where")
+
+    def __init__(
+        self, path: Path, conditions: tuple[Condition, ...], source: list[Any], where: str
+    ) -> None:
+        self.name = ".".join(path)
+        self.parts: Path = tuple(self.name.split("."))
         self.conditions = conditions
         self.source = source
+        self.where = where
         #: The canonical JSON of the value array: equal leaves share index entries.
         self.key = orjson.dumps(source, option=orjson.OPT_SORT_KEYS).decode()
 
@@ -97,7 +108,19 @@ def parse_pattern(pattern: Mapping[str, Any] | str | None) -> tuple[ObjectNode, 
             f"the pattern's $or expands to {combinations} combinations; at most "
             f"{MAX_COMBINATIONS} are allowed: use fewer or smaller $or arrays"
         )
+    if _has_wildcard(root):
+        check_wildcard_complexity(clause for clause, _ in expand(root))
     return root, source
+
+
+def _has_wildcard(node: ObjectNode) -> bool:
+    for _, child in node.fields:
+        if isinstance(child, Leaf):
+            if any(wildcards(c) for c in child.conditions):
+                return True
+        elif _has_wildcard(child):
+            return True
+    return any(_has_wildcard(branch) for branches in node.ors for branch in branches)
 
 
 def _too_large(size: int) -> InvalidPatternError:
@@ -177,7 +200,7 @@ def _leaf(values: list[Any], path_key: Path, path: str) -> Leaf:
     if not values:
         raise InvalidPatternError("empty arrays are not allowed; list at least one value", path)
     conditions = tuple(parse_match_value(v, at(path, i)) for i, v in enumerate(values))
-    return Leaf(path_key, conditions, values)
+    return Leaf(path_key, conditions, values, path)
 
 
 def _combinations(node: ObjectNode) -> int:
@@ -224,26 +247,3 @@ def _expand(node: ObjectNode) -> Iterator[tuple[tuple[Clause, str], ...]]:
         )
     for combo in itertools.product(*choices):
         yield ((tuple(fixed), ""), *combo)
-
-
-def clause_tree(clause: Clause) -> ObjectNode:
-    """The leaves of one clause put back into objects by path, so that leaves under one array
-    are matched within one element of it, as event-ruler does after expanding ``$or``."""
-    root: dict[tuple[str, str], Any] = {}
-    for leaf in clause:
-        node = root
-        for key in leaf.path[:-1]:
-            node = node.setdefault(("object", key), {})
-        leaves: list[Leaf] = node.setdefault(("leaf", leaf.path[-1]), [])
-        leaves.append(leaf)
-    return _tree(root, ())
-
-
-def _tree(spec: dict[tuple[str, str], Any], prefix: Path) -> ObjectNode:
-    fields: list[tuple[str, Leaf | ObjectNode]] = []
-    for (kind, key), value in spec.items():
-        if kind == "object":
-            fields.append((key, _tree(value, (*prefix, key))))
-        else:
-            fields.extend((key, leaf) for leaf in value)
-    return ObjectNode(prefix, tuple(fields), ())

@@ -8,9 +8,11 @@ from typing import Any
 
 import orjson
 
+from eventbridge_sdk.patterns._codegen import NodeCall, build
 from eventbridge_sdk.patterns._explain import Explanation, explain
-from eventbridge_sdk.patterns._matcher import NodeFn, compile_node
-from eventbridge_sdk.patterns._parse import Clause, ObjectNode, clause_tree, expand, parse_pattern
+from eventbridge_sdk.patterns._parse import Clause, ObjectNode, expand, parse_pattern
+from eventbridge_sdk.patterns._trie import Trie
+from eventbridge_sdk.patterns._values import drain
 
 __all__ = ["Pattern", "compile_pattern", "event_mapping"]
 
@@ -41,26 +43,18 @@ class Pattern:
         {'source': ['shop'], 'data': {'total': [{'numeric': ['>=', 100]}]}}
     """
 
-    __slots__ = ("_clauses", "_fns", "_key", "_labels", "_match", "_source", "_tree")
+    __slots__ = ("_clauses", "_deep", "_key", "_labels", "_match", "_source")
 
     def __init__(self, tree: ObjectNode, source: dict[str, Any]) -> None:
         self._source = source
-        self._tree = tree
         self._key = orjson.dumps(source, option=orjson.OPT_SORT_KEYS)
         expanded = expand(tree)
         self._clauses = [clause for clause, _ in expanded]
         self._labels = [label for _, label in expanded]
-        # Compiled on first use: an index of many rules rarely needs a rule's own matcher, and
+        # Generated on first use: an index of many rules rarely needs a rule's own matcher, and
         # fewer objects per rule keep the garbage collector's full passes short.
-        self._fns: list[NodeFn] | None = None
-        self._match: NodeFn | None = None
-
-    def _alternatives(self) -> list[tuple[ObjectNode, str]]:
-        if len(self._clauses) == 1:
-            return [(self._tree, "")]  # without $or the clause is the tree as written
-        return [
-            (clause_tree(c), label) for c, label in zip(self._clauses, self._labels, strict=True)
-        ]
+        self._match: NodeCall | None = None
+        self._deep = False
 
     @property
     def source(self) -> dict[str, Any]:
@@ -79,9 +73,21 @@ class Pattern:
             event = event_mapping(event)
         match = self._match
         if match is None:
-            fns = self.clause_matchers
-            match = self._match = fns[0] if len(fns) == 1 else _any_of(tuple(fns))
-        return match(event, event)
+            match = self._compile()
+        out: list[Any] = []
+        match(event, out, ())
+        if self._deep:
+            out = drain(event, out)
+        return bool(out)
+
+    def _compile(self) -> NodeCall:
+        """The same engine as :class:`RuleIndex`, on a trie of this pattern alone."""
+        trie = Trie()
+        for clause in self._clauses:
+            trie.link(True, clause)
+        self._deep = trie.deep > 0
+        self._match = build(trie)
+        return self._match
 
     def explain(self, event: Mapping[str, Any] | Any) -> Explanation:
         """Why ``event`` matches or not: which field, which condition.
@@ -92,19 +98,12 @@ class Pattern:
             no match
               - type: "c" does not match ["a"]
         """
-        return explain(self._alternatives(), event_mapping(event))
+        return explain(list(zip(self._clauses, self._labels, strict=True)), event_mapping(event))
 
     @property
     def clauses(self) -> list[Clause]:
         """The pattern as an OR of ``$or``-free clauses, each an AND of leaves."""
         return self._clauses
-
-    @property
-    def clause_matchers(self) -> list[NodeFn]:
-        """For each clause of :attr:`clauses`, its array-consistent matcher ``fn(event, event)``."""
-        if self._fns is None:
-            self._fns = [compile_node(tree) for tree, _ in self._alternatives()]
-        return self._fns
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Pattern) and self._key == other._key
@@ -114,13 +113,6 @@ class Pattern:
 
     def __repr__(self) -> str:
         return f"Pattern({self._key.decode()})"
-
-
-def _any_of(fns: tuple[NodeFn, ...]) -> NodeFn:
-    def match(value: Any, root: Any) -> bool:
-        return any(fn(value, root) for fn in fns)
-
-    return match
 
 
 def compile_pattern(pattern: Mapping[str, Any] | str | None) -> Pattern:

@@ -1,22 +1,35 @@
-"""The structure behind :class:`RuleIndex`: a trie of leaves shared by all rules.
+"""The structure every matcher is generated from: a trie of leaves shared by all rules.
 
 Each clause (a ``$or``-free AND of leaves) is a path from the root: one step per leaf, in a
 canonical order, so that clauses sharing leading leaves share nodes. A node's outgoing steps
-are grouped by event path in an :class:`Edges`, which looks the event's values up in dicts
-(exact values, prefixes and suffixes by length, lower-cased values) and only runs predicates
-for the operators a dict cannot answer (numeric, anything-but, wildcard, cidr). Matching an
-event visits the nodes whose leaves hold, so its cost follows the partial matches, not the
-number of rules.
+are grouped by field name in an :class:`Edges`, which keeps the steps in dicts (exact values,
+prefixes and suffixes by length, lower-cased values), in sorted numeric bounds, and as
+predicates for the operators a dict cannot answer (numeric ranges, anything-but, wildcard,
+cidr). :mod:`_codegen` turns each node into a function; matching an event visits the nodes
+whose leaves hold, so its cost follows the partial matches, not the number of rules.
 """
 
 from __future__ import annotations
 
+import itertools
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
-from math import isfinite
 from typing import Any
 
-__all__ = ["Edges", "Node", "Thresholds"]
+from eventbridge_sdk.patterns._parse import Clause, Leaf
+from eventbridge_sdk.patterns._values import Name
+
+__all__ = ["DEFER", "Edges", "Node", "Terminal", "Thresholds", "Trie"]
+
+#: Every this many steps down the trie, a node is called after the walk instead of from its
+#: parent, so that a clause of thousands of fields never nests calls that deep.
+DEFER = 32
+_PRIORITY = {"type": 0, "subject": 1, "source": 2}
+_EXACT = frozenset({"exact"})
+_INDEXED_KINDS = frozenset(
+    {"exact", "prefix", "suffix", "prefix-ic", "suffix-ic", "equals-ignore-case"}
+)
+_uids = itertools.count()
 
 _INDEXED_STRING_KINDS = ("prefix", "suffix", "prefix-ic", "suffix-ic", "equals-ignore-case")
 
@@ -26,54 +39,62 @@ class Node:
 
     __slots__ = (
         "children",
+        "depth",
         "edge_list",
         "edges",
+        "entry",
         "fn",
         "leaf",
-        "native",
-        "path_id",
+        "name_id",
         "refs",
+        "relevant",
         "terminals",
+        "uid",
     )
 
-    def __init__(self, path_id: int, leaf: Any) -> None:
-        self.path_id = path_id
+    def __init__(self, name_id: int, leaf: Any, depth: int) -> None:
+        self.name_id = name_id
         self.leaf = leaf
+        self.depth = depth
+        self.uid = next(_uids)
         self.refs = 0
         self.children: dict[tuple[int, str], Node] = {}
         self.edges: dict[int, Edges] = {}
         #: ``edges`` as a tuple, rebuilt on change: matching iterates it while rules change.
         self.edge_list: tuple[tuple[int, Edges], ...] = ()
-        self.terminals: tuple[Any, ...] = ()
+        self.terminals: tuple[Terminal, ...] = ()
         #: The generated function matching here and below; None until built or after a change.
-        self.fn: Callable[[Any, list[Any]], None] | None = None
-        #: The native matcher's snapshot of the node (``_native.build``); None likewise.
-        self.native: Any = None
+        self.fn: Callable[[Any, list[Any], Any], None] | None = None
+        #: What a parent calls: ``fn``, or at every ``DEFER`` steps a stand-in deferring it.
+        self.entry: Callable[[Any, list[Any], Any], None] | None = None
+        #: The names of the arrays a field read here or below can be bound to (array
+        #: consistency): every dot-prefix of those fields, the fields themselves included.
+        self.relevant: frozenset[str] = frozenset()
 
     def changed(self) -> None:
         """Forget the compiled forms of this node: its clauses or steps changed."""
         self.fn = None
-        self.native = None
+        self.entry = None
 
-    def child(self, path_id: int, leaf: Any) -> Node:
-        """The node reached from here when ``leaf`` (at ``path_id``) holds; made if new."""
-        key = (path_id, leaf.key)
+    def child(self, name_id: int, leaf: Any) -> Node:
+        """The node reached from here when ``leaf`` (of field ``name_id``) holds; made if new."""
+        key = (name_id, leaf.key)
         node = self.children.get(key)
         if node is None:
-            node = self.children[key] = Node(path_id, leaf)
-            edges = self.edges.get(path_id)
+            node = self.children[key] = Node(name_id, leaf, self.depth + 1)
+            edges = self.edges.get(name_id)
             if edges is None:
-                edges = self.edges[path_id] = Edges()
+                edges = self.edges[name_id] = Edges()
                 self.edge_list = tuple(self.edges.items())
             edges.link(leaf, node)
         return node
 
     def repeating(self) -> frozenset[int]:
-        """The path ids at which one event value can reach a child by two conditions of its
+        """The fields at which one event value can reach a child by two conditions of its
         leaf (``[{"prefix": "a"}, {"prefix": "ab"}]``): matching then visits each child once
         per edge, or a clause of such leaves would be walked once per combination."""
         return frozenset(
-            child.path_id
+            child.name_id
             for child in self.children.values()
             if len(child.leaf.conditions) > 1
             and any(condition.kind != "exact" for condition in child.leaf.conditions)
@@ -81,12 +102,97 @@ class Node:
 
     def drop_child(self, node: Node) -> None:
         """Forget ``node``, which no clause passes through any more."""
-        del self.children[(node.path_id, node.leaf.key)]
-        edges = self.edges[node.path_id]
+        del self.children[(node.name_id, node.leaf.key)]
+        edges = self.edges[node.name_id]
         edges.unlink(node.leaf, node)
         if edges.empty():
-            del self.edges[node.path_id]
+            del self.edges[node.name_id]
             self.edge_list = tuple(self.edges.items())
+
+
+class Terminal:
+    """One clause of a rule, ending at ``nodes[-1]``: what a match appends is ``rule``."""
+
+    __slots__ = ("nodes", "rule")
+
+    def __init__(self, rule: Any, nodes: list[Node]) -> None:
+        self.rule = rule
+        self.nodes = nodes
+
+
+def _rank(leaf: Leaf) -> tuple[int, int, tuple[str, ...], str]:
+    """The order of a clause's leaves in the trie: selective steps first, so that most events
+    leave the trie early. Exact values first (one lookup, no slicing), then prefixes, suffixes
+    and ignore-case values, then predicates, then ``exists``; within each, CloudEvents
+    ``type``, then ``subject`` and ``source``, then other attributes, then ``data`` fields by
+    depth. Equal leaves of different rules then share nodes."""
+    kinds = {condition.kind for condition in leaf.conditions}
+    if kinds == _EXACT:
+        rank = 0
+    elif kinds <= _INDEXED_KINDS:
+        rank = 1
+    elif "exists" in kinds:
+        rank = 3
+    else:
+        rank = 2
+    parts = leaf.parts
+    priority = _PRIORITY.get(parts[0], 3) if len(parts) == 1 else 3 + len(parts)
+    return rank, priority, parts, leaf.key
+
+
+class Trie:
+    """The clauses of a set of rules (a bus's, or one pattern's) and the field names they read.
+
+    Not thread-safe: link, unlink and match from one thread.
+    """
+
+    def __init__(self) -> None:
+        self.root = Node(-1, None, 0)
+        self.names: list[Name] = []
+        self._name_ids: dict[str, int] = {}
+        #: Live clauses longer than ``DEFER`` steps: while any, matching runs deferred calls.
+        self.deep = 0
+
+    def name_id(self, text: str) -> int:
+        """The id of field name ``text``, made if new."""
+        name_id = self._name_ids.get(text)
+        if name_id is None:
+            name_id = self._name_ids[text] = len(self.names)
+            self.names.append(Name(name_id, text))
+        return name_id
+
+    def link(self, rule: Any, clause: Clause) -> Terminal:
+        """Add ``clause`` of ``rule``; the record :meth:`unlink` takes back."""
+        steps = sorted({(leaf.name, leaf.key): leaf for leaf in clause}.values(), key=_rank)
+        node = self.root
+        node.refs += 1
+        node.changed()
+        nodes = [node]
+        for leaf in steps:
+            node = node.child(self.name_id(leaf.name), leaf)
+            node.refs += 1
+            node.changed()
+            nodes.append(node)
+        if len(nodes) > DEFER:
+            self.deep += 1
+        record = Terminal(rule, nodes)
+        node.terminals = (*node.terminals, record)
+        return record
+
+    def unlink(self, record: Terminal) -> None:
+        """Remove the clause :meth:`link` returned ``record`` for."""
+        nodes = record.nodes
+        nodes[-1].terminals = tuple(t for t in nodes[-1].terminals if t is not record)
+        if len(nodes) > DEFER:
+            self.deep -= 1
+        for node in nodes:
+            node.changed()
+        self.root.refs -= 1
+        for depth in range(len(nodes) - 1, 0, -1):
+            node = nodes[depth]
+            node.refs -= 1
+            if node.refs == 0:
+                nodes[depth - 1].drop_child(node)
 
 
 def _add(table: dict[Any, list[Node]], key: Any, node: Node) -> None:
@@ -146,30 +252,9 @@ class Thresholds:
             self.equal or any(keys for keys, _ in (*self.lower.values(), *self.upper.values()))
         )
 
-    def fire(self, value: float | int, out: list[Node]) -> None:
-        hit = self.equal.get(value)
-        if hit:
-            out.extend(hit)
-        keys, nodes = self.lower[False]  # bound < value
-        if keys:
-            out.extend(nodes[: bisect_left(keys, value)])
-        keys, nodes = self.lower[True]  # bound <= value
-        if keys:
-            out.extend(nodes[: bisect_right(keys, value)])
-        keys, nodes = self.upper[False]  # bound > value
-        if keys:
-            out.extend(nodes[bisect_right(keys, value) :])
-        keys, nodes = self.upper[True]  # bound >= value
-        if keys:
-            out.extend(nodes[bisect_left(keys, value) :])
-
 
 class Edges:
-    """The steps out of one node that look at one event path.
-
-    ``simple`` says that only exact strings, null or numbers other than 0 and 1 lead out, so one
-    dict lookup decides a single value (``True`` would otherwise find the key ``1``).
-    """
+    """The steps out of one node that look at one field."""
 
     __slots__ = (
         "absent",
@@ -181,7 +266,6 @@ class Edges:
         "prefix",
         "prefix_ic",
         "present",
-        "simple",
         "strings",
         "suffix",
         "suffix_ic",
@@ -197,12 +281,11 @@ class Edges:
         self.ic: dict[str, list[Node]] = {}
         self.present: list[Node] = []
         self.absent: list[Node] = []
-        #: (test, node, condition): the native matcher reads the condition's operands.
+        #: (test, node, condition) for the conditions no table answers.
         self.predicates: list[tuple[Callable[[Any], bool], Node, Any]] = []
         self.numbers: Thresholds | None = None
         #: Whether any string-only table is in use (saves work for strings when not).
         self.strings = False
-        self.simple = True
 
     def link(self, leaf: Any, node: Node) -> None:
         """Make every condition of ``leaf`` lead to ``node``."""
@@ -221,16 +304,6 @@ class Edges:
             self.numbers = None
         self.strings = bool(self.prefix or self.suffix or self.prefix_ic or self.suffix_ic)
         self.strings = self.strings or bool(self.ic)
-        self.simple = not (
-            self.strings
-            or self.exact_bool
-            or self.present
-            or self.absent
-            or self.predicates
-            or self.numbers
-            or 0 in self.exact
-            or 1 in self.exact
-        )
 
     def empty(self) -> bool:
         return not (
@@ -273,53 +346,3 @@ class Edges:
         if self.numbers is None:
             self.numbers = Thresholds()
         return self.numbers.change(bounds, node, add=add)
-
-    def fire(self, values: list[Any], out: list[Node]) -> None:
-        """Append to ``out`` the nodes reached by the event's ``values`` at this path."""
-        if not values:
-            out.extend(self.absent)
-            return
-        if self.present:
-            out.extend(self.present)
-        exact = self.exact
-        for value in values:
-            cls = value.__class__
-            hit = self.exact_bool.get(value) if cls is bool else exact.get(value)
-            if hit:
-                out.extend(hit)
-            if self.strings and cls is str:
-                self._fire_strings(value, out)
-            elif self.numbers is not None and (cls is int or (cls is float and isfinite(value))):
-                self.numbers.fire(value, out)  # NaN and infinities satisfy no numeric condition
-            for test, node, _ in self.predicates:
-                if test(value):
-                    out.append(node)
-
-    def _fire_strings(self, value: str, out: list[Node]) -> None:
-        size = len(value)
-        for length, table in self.prefix.items():
-            if length <= size:
-                hit = table.get(value[:length])
-                if hit:
-                    out.extend(hit)
-        for length, table in self.suffix.items():
-            if length <= size:
-                hit = table.get(value[size - length :])
-                if hit:
-                    out.extend(hit)
-        if self.ic or self.prefix_ic or self.suffix_ic:
-            lowered = value.lower()
-            size = len(lowered)
-            hit = self.ic.get(lowered)
-            if hit:
-                out.extend(hit)
-            for length, table in self.prefix_ic.items():
-                if length <= size:
-                    hit = table.get(lowered[:length])
-                    if hit:
-                        out.extend(hit)
-            for length, table in self.suffix_ic.items():
-                if length <= size:
-                    hit = table.get(lowered[size - length :])
-                    if hit:
-                        out.extend(hit)

@@ -10,15 +10,17 @@ only after the transaction committed. With the default ``synchronous=NORMAL`` a 
 survives the process being killed; add ``?synchronous=FULL`` to the URL to survive power loss too.
 
 The hot path stays on the event loop: with ``synchronous=NORMAL`` (or ``OFF``) a commit writes
-to the WAL without waiting on the disk, so appends, offset commits and the listener's reads run
-there directly (tens of microseconds each) instead of paying two thread hops and the GIL
-hand-over each. Should another connection hold the write lock (another process, or this store's
-own thread), the transaction moves to the writer's thread, whose connection waits for the lock;
-with ``synchronous=FULL`` every commit waits on ``fsync`` and runs there too. Checkpoints (copying
-the WAL back into the file, with ``fsync``) never run in a commit: the store starts one on a
-thread of its own after about every thousand pages written, and it runs alongside the writes.
-Events every group committed are pruned in transactions of at most ``_PRUNE_BATCH`` events, so
-an append waits for one such transaction at most, never for a whole prune.
+to the WAL without waiting on the disk, so appends, offset commits, pruning and the listener's
+reads run there directly (tens of microseconds each) instead of paying two thread hops and the
+GIL hand-over each. A batch of more than ``_LOOP_ROWS`` events goes to the writer's or the
+reader's thread; so does a transaction that finds the write lock taken (by another process, or
+by this store's own thread), since that thread's connection waits for it; with
+``synchronous=FULL`` every commit waits on ``fsync`` and every write runs there. Checkpoints
+(copying the WAL back into the file, with ``fsync``) never run in a commit: the store starts one
+on a thread of its own after about every ``_CHECKPOINT_PAGES`` pages written, alongside the
+writes (see ``_checkpoint``). Events every group committed are pruned in transactions of at most
+``_PRUNE_BATCH`` events, so an append waits for one such transaction at most, never for a whole
+prune.
 
 ``fetch`` wakes at once on appends made through this store object; appends made by other
 processes are noticed by checking SQLite's ``data_version`` every ``poll_interval`` seconds while
@@ -104,6 +106,11 @@ writers back for the last few frames: checkpoints alongside steady writes never 
 and the WAL would otherwise grow for as long as the writes go on."""
 _PAGE_BYTES = 3000
 """Bytes of events per page written: a 4 KiB page, its index entries, the B-tree's free room."""
+_LOOP_ROWS = 64
+"""Rows an append or a read handles at most on the event loop. The ``sqlite3`` module lets go
+of the GIL at every row, and a thread that takes it then (a synchronous handler's) may keep it
+for up to the switch interval (5 ms): a larger batch goes to the store's threads, where such
+waits do not hold up the loop and the hop costs little per row."""
 _PRUNE_BATCH = 500
 """Events one pruning transaction deletes at most (about a millisecond)."""
 
@@ -193,13 +200,18 @@ class SQLiteStore:
         self._write_inline = self.synchronous in _NO_WAIT_ON_COMMIT
         self._write_thread = ThreadPoolExecutor(1, thread_name_prefix="eventbridge-sqlite-w")
         self._read_thread = ThreadPoolExecutor(1, thread_name_prefix="eventbridge-sqlite-r")
+        self._checkpointer: sqlite3.Connection | None = None
+        self._checkpoint_thread = ThreadPoolExecutor(1, thread_name_prefix="eventbridge-sqlite-c")
         self._pending: list[tuple[str, Sequence[bytes], asyncio.Future[list[Position]]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._cursors: dict[tuple[str, str], int] = {}
+        self._backlogged: set[tuple[str, str]] = set()  # read on the reader's thread
         # One wake-up per bus and group: a group's fetch clears its own, never another's.
         self._new_data: dict[str, dict[str, asyncio.Event]] = {}
         self._unchecked_pages = 0
         self._checkpointing: asyncio.Task[None] | None = None
+        self._restarted = asyncio.Event()  # cleared while a checkpoint restarts the WAL
+        self._restarted.set()
         self._closed = True
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -245,6 +257,7 @@ class SQLiteStore:
             reader = self._connect()
             loop_conn = self._connect()
             loop_conn.execute("PRAGMA busy_timeout = 0")
+            checkpointer = self._connect()
         except sqlite3.DatabaseError as exc:
             if self.path.is_file() and "not a database" in str(exc):
                 raise StoreError(
@@ -261,10 +274,11 @@ class SQLiteStore:
                 "directory exists or can be created and is writable"
             ) from exc
         if not os.access(self.path, os.W_OK):
-            for conn in (loop_conn, writer, reader):
+            for conn in (loop_conn, checkpointer, writer, reader):
                 conn.close()
             raise StoreError(f"the SQLite store {str(self.path)!r} is not writable")
         self._writer, self._reader, self._loop_conn = writer, reader, loop_conn
+        self._checkpointer = checkpointer
         self._release_orphaned_claims()
 
     def _release_orphaned_claims(self) -> None:
@@ -297,6 +311,8 @@ class SQLiteStore:
         self._flusher = None
         self._heartbeat = None
         self._checkpointing = None
+        self._restarted = asyncio.Event()
+        self._restarted.set()
         self._unchecked_pages = 0
         self._closed = False
 
@@ -320,6 +336,9 @@ class SQLiteStore:
             # Closed first: not the last connection, so closing it checkpoints nothing.
             self._loop_conn.close()
             self._loop_conn = None
+        if self._checkpointer is not None:
+            await self._in(self._checkpoint_thread, self._checkpointer.close)
+            self._checkpointer = None
         if self._writer is not None:
             # If releasing fails, the lease lapses by itself after lease_ttl.
             with contextlib.suppress(sqlite3.Error):
@@ -357,6 +376,8 @@ class SQLiteStore:
         another connection holds the write lock, SQLite says so at once (before anything is
         written) and the transaction moves to the writer's thread, which waits for the lock.
         """
+        if not self._restarted.is_set():
+            await self._restarted.wait()
         conn = self._loop_conn
         if inline and self._write_inline and conn is not None:
             try:
@@ -388,31 +409,60 @@ class SQLiteStore:
 
     def _wrote(self, pages: int) -> None:
         self._unchecked_pages += pages
-        if self._unchecked_pages >= _CHECKPOINT_PAGES and self._checkpointing is None:
+        if (
+            self._unchecked_pages >= _CHECKPOINT_PAGES
+            and self._checkpointing is None
+            and not self._closed
+        ):
             self._unchecked_pages = 0
             self._checkpointing = asyncio.create_task(
                 self._checkpoint(), name=f"eventbridge-sqlite-checkpoint:{self.path.name}"
             )
 
     async def _checkpoint(self) -> None:
+        """Copy the WAL into the database file on a thread of its own, alongside the writes.
+
+        The WAL starts over only when a writer finds it all copied; under steady writes some
+        are always made during the copy, and the WAL would grow for as long as they go on.
+        So once it holds ``_RESTART_PAGES`` frames, this process's writes wait (in memory,
+        joining the next group commit) while a last short checkpoint copies what they added
+        and starts the WAL over: they are not there to take the lock in between the
+        checkpoint's attempts to get it.
+        """
+        thread, conn = self._checkpoint_thread, self._checkpointer
         try:
-            await self._in(self._read_thread, self._checkpoint_sync)
+            frames = await self._in(thread, self._run_checkpoint, conn, "PASSIVE")
+            if frames >= _RESTART_PAGES:
+                await self._in(thread, self._run_checkpoint, conn, "PASSIVE")
+                self._restarted.clear()
+                try:
+                    await self._in(thread, self._restart_wal, conn)
+                finally:
+                    self._restarted.set()
         except sqlite3.Error:
             # The WAL keeps the events meanwhile; the next checkpoint copies them.
             logger.exception("checkpointing the SQLite store %r failed", str(self.path))
         finally:
             self._checkpointing = None
 
-    def _checkpoint_sync(self) -> None:
-        """Copy the WAL into the database file, alongside the writers (they do not wait)."""
-        conn = self._reader
-        assert conn is not None
-        _, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        if copied < frames and frames >= _RESTART_PAGES:
-            # Writes went on during the copy, as they may have every time for a while: hold
-            # them back (they wait on the lock) while the last frames are copied, so that the
-            # next writer starts the WAL over.
-            conn.execute("PRAGMA wal_checkpoint(RESTART)")
+    @staticmethod
+    def _run_checkpoint(conn: sqlite3.Connection, mode: str) -> int:
+        """Run one checkpoint; return the frames the WAL holds."""
+        return int(conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()[1])
+
+    def _restart_wal(self, conn: sqlite3.Connection) -> None:
+        """Copy the last frames, then write the new WAL's first frame here.
+
+        A writer that starts the WAL over syncs its header first; done here, that ``fsync``
+        is not the next append's, on the event loop. Rewriting the events' sequence counter
+        as it is makes a frame and changes nothing.
+        """
+        self._run_checkpoint(conn, "RESTART")
+
+        def touch() -> None:
+            conn.execute("UPDATE sqlite_sequence SET seq = seq WHERE name = 'eb_events'")
+
+        self._transaction(conn, touch)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -436,8 +486,15 @@ class SQLiteStore:
     async def _flush_pending(self) -> None:
         while self._pending:
             batch, self._pending = self._pending, []
+            count = sum(len(bodies) for _, bodies, _ in batch)
+            size = sum(len(body) for _, bodies, _ in batch for body in bodies)
             try:
-                results = await self._in(self._write_thread, self._write_batch, batch)
+                results = await self._write(
+                    self._write_batch,
+                    batch,
+                    pages=3 + size // _PAGE_BYTES,
+                    inline=count <= _LOOP_ROWS,
+                )
             except BaseException as exc:
                 error = StoreError(f"append to the SQLite store {str(self.path)!r} failed: {exc}")
                 for _, _, future in batch:
@@ -449,56 +506,58 @@ class SQLiteStore:
             for (bus, _, future), positions in zip(batch, results, strict=True):
                 if not future.done():
                     future.set_result(positions)
-                event = self._new_data.get(bus)
-                if event is not None:
+                for event in self._new_data.get(bus, {}).values():
                     event.set()
 
     def _write_batch(
-        self, batch: list[tuple[str, Sequence[bytes], asyncio.Future[list[Position]]]]
+        self,
+        conn: sqlite3.Connection,
+        batch: list[tuple[str, Sequence[bytes], asyncio.Future[list[Position]]]],
     ) -> list[list[Position]]:
-        conn = self._writer
-        assert conn is not None
-        results: list[list[Position]] = []
         conn.execute("BEGIN IMMEDIATE")
         try:
             now = time.time()  # once the file is locked: later transactions get later times
-            for bus, bodies, _ in batch:
-                conn.executemany(
-                    "INSERT INTO eb_events (bus, body, appended) VALUES (?, ?, ?)",
-                    [(bus, body, now) for body in bodies],
-                )
-                # One writer inside one transaction: AUTOINCREMENT hands out consecutive seqs.
-                last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
-                first = last - len(bodies) + 1
-                results.append([Position(0, seq) for seq in range(first, last + 1)])
+            # One statement for the whole batch: most batches are many single-event appends.
+            conn.executemany(
+                "INSERT INTO eb_events (bus, body, appended) VALUES (?, ?, ?)",
+                [(bus, body, now) for bus, bodies, _ in batch for body in bodies],
+            )
+            # One writer inside one transaction: AUTOINCREMENT hands out consecutive seqs.
+            last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        results: list[list[Position]] = []
+        first = last + 1 - sum(len(bodies) for _, bodies, _ in batch)
+        for _, bodies, _ in batch:
+            results.append([Position(0, seq) for seq in range(first, first + len(bodies))])
+            first += len(bodies)
         return results
 
     # -- reads -----------------------------------------------------------------------------
 
-    def _read(self, bus: str, after: int, limit: int) -> list[tuple[int, bytes, float | None]]:
-        conn = self._reader
-        assert conn is not None
+    @staticmethod
+    def _read(
+        conn: sqlite3.Connection, bus: str, after: int, limit: int
+    ) -> list[tuple[int, bytes, float | None]]:
         return conn.execute(
             "SELECT seq, body, appended FROM eb_events WHERE bus = ? AND seq > ? "
             "ORDER BY seq LIMIT ?",
             (bus, after, limit),
         ).fetchall()
 
-    def _data_version(self) -> int:
-        conn = self._reader
-        assert conn is not None
-        return int(conn.execute("PRAGMA data_version").fetchone()[0])
+    @classmethod
+    def _poll(
+        cls, conn: sqlite3.Connection, bus: str, after: int, limit: int
+    ) -> tuple[sqlite3.Connection, int, list[tuple[int, bytes, float | None]]]:
+        """What ``fetch`` reads, and the connection's data version just before."""
+        return conn, _data_version(conn), cls._read(conn, bus, after, limit)
 
     async def _hold_lease(self, bus: str, group: str) -> bool:
         if self._leases.fresh(bus, group):
             return True
-        held, newly = await self._in(
-            self._write_thread, self._leases.acquire, self._writer, bus, group
-        )
+        held, newly = await self._write(self._leases.acquire, bus, group, inline=True)
         if newly:
             self._cursors.pop((bus, group), None)  # another reader may have moved on meanwhile
         if held and (self._heartbeat is None or self._heartbeat.done()):
@@ -516,9 +575,7 @@ class SQLiteStore:
                 if self._writer is None:  # closed meanwhile
                     return
                 try:
-                    await self._in(
-                        self._write_thread, self._leases.acquire, self._writer, bus, group
-                    )
+                    await self._write(self._leases.acquire, bus, group, inline=True)
                 except sqlite3.Error:
                     logger.exception("renewing the lease of bus %r, group %r failed", bus, group)
 
@@ -532,25 +589,50 @@ class SQLiteStore:
         cursor = self._cursors.get(key)
         if cursor is None:
             # Register the group as a reader first: pruning keeps what it has not committed.
-            await self._in(self._write_thread, self._register_group, bus, group)
+            await self._write(self._register_group, bus, group)
             cursor = (await self.committed(bus, group)).get(0, 0)
             self._cursors[key] = cursor
-        new_data = self._new_data.setdefault(bus, asyncio.Event())
+        new_data = self._new_data.setdefault(bus, {}).setdefault(group, asyncio.Event())
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
             new_data.clear()
-            version = await self._in(self._read_thread, self._data_version)
-            rows = await self._in(self._read_thread, self._read, bus, cursor, max_count)
+            if key in self._backlogged:
+                conn, version, rows = await self._in(
+                    self._read_thread, self._poll, self._reader, bus, cursor, max_count
+                )
+            else:
+                # One row more than the loop reads tells a backlog: the rest of it, and the
+                # next reads until it is gone, come from the reader's thread.
+                limit = min(max_count, _LOOP_ROWS + 1)
+                conn, version, rows = await self._read_now(self._poll, bus, cursor, limit)
+                if len(rows) == limit < max_count:
+                    rows += await self._in(
+                        self._read_thread,
+                        self._read,
+                        self._reader,
+                        bus,
+                        rows[-1][0],
+                        max_count - limit,
+                    )
+            if len(rows) > _LOOP_ROWS:
+                self._backlogged.add(key)
+            else:
+                self._backlogged.discard(key)
             if rows:
                 self._cursors[key] = rows[-1][0]
                 return [Record(0, seq, body, 1, None, at) for seq, body, at in rows]
-            if not await self._wait_for_data(new_data, version, deadline):
+            if not await self._wait_for_data(new_data, conn, version, deadline):
                 return []
             self._check_open()
 
-    async def _wait_for_data(self, new_data: asyncio.Event, version: int, deadline: float) -> bool:
-        """Wait until this process appends, another process commits, or the deadline passes."""
+    async def _wait_for_data(
+        self, new_data: asyncio.Event, conn: sqlite3.Connection, version: int, deadline: float
+    ) -> bool:
+        """Wait until this process appends, another process commits, or the deadline passes.
+
+        ``version`` is the data version ``conn`` had before the read that found nothing.
+        """
         loop = asyncio.get_running_loop()
         while (remaining := deadline - loop.time()) > 0:
             try:
@@ -558,53 +640,76 @@ class SQLiteStore:
                     await new_data.wait()
                 return True
             except TimeoutError:
-                if await self._in(self._read_thread, self._data_version) != version:
-                    return True
+                if conn is not self._loop_conn:
+                    if await self._in(self._read_thread, _data_version, conn) != version:
+                        return True
+                    continue
+                try:
+                    if _data_version(conn) != version:
+                        return True
+                except sqlite3.OperationalError as exc:
+                    if not _busy(exc):
+                        raise
+                    return True  # read again, from the reader's thread if need be
         return False
 
     async def commit(self, bus: str, group: str, offsets: Mapping[int, int]) -> None:
         self._check_open()
         rows = [(bus, group, part, offset) for part, offset in offsets.items()]
         if rows:
-            await self._in(self._write_thread, self._commit_sync, rows)
+            await self._write(self._commit_sync, rows, inline=True)
+            if self.retain == "consumed":
+                await self._prune(bus)
             if not self._leases.fresh(bus, group):
                 await self._hold_lease(bus, group)
 
-    def _commit_sync(self, rows: list[tuple[str, str, int, int]]) -> None:
-        conn = self._writer
-        assert conn is not None
-        conn.executemany(
-            "INSERT INTO eb_offsets (bus, grp, part, committed) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (bus, grp, part) DO UPDATE SET "
-            "committed = MAX(committed, excluded.committed)",
-            rows,
-        )
-        if self.retain == "consumed":
-            self._prune(rows[0][0])
+    def _commit_sync(self, conn: sqlite3.Connection, rows: list[tuple[str, str, int, int]]) -> None:
+        def upsert() -> None:
+            conn.executemany(
+                "INSERT INTO eb_offsets (bus, grp, part, committed) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (bus, grp, part) DO UPDATE SET "
+                "committed = MAX(committed, excluded.committed)",
+                rows,
+            )
 
-    def _register_group(self, bus: str, group: str) -> None:
-        conn = self._writer
-        assert conn is not None
+        self._transaction(conn, upsert)
+
+    @staticmethod
+    def _register_group(conn: sqlite3.Connection, bus: str, group: str) -> None:
         conn.execute(
             "INSERT INTO eb_offsets (bus, grp, part, committed) VALUES (?, ?, 0, 0) "
             "ON CONFLICT (bus, grp, part) DO NOTHING",
             (bus, group),
         )
 
-    def _prune(self, bus: str) -> None:
-        """Delete the bus's events that every consumer group has committed (now and then)."""
+    async def _prune(self, bus: str) -> None:
+        """Delete the bus's events that every consumer group has committed (now and then).
+
+        A few seconds of events take a hundred milliseconds or more to delete, and nothing
+        else may write meanwhile: delete them a batch per transaction (about a millisecond),
+        and let appends and reads go in between.
+        """
         now = time.monotonic()
         if now - self._pruned_at.get(bus, 0.0) < self.prune_interval:
             return
         self._pruned_at[bus] = now
-        conn = self._writer
-        assert conn is not None
-        conn.execute(
-            "DELETE FROM eb_events WHERE bus = ? AND seq <= "
-            "(SELECT MIN(committed) FROM eb_offsets WHERE bus = ?) AND seq < "
-            "COALESCE((SELECT MIN(keep_from) FROM eb_delayed WHERE keep_bus = ?), 1 << 62)",
-            (bus, bus, bus),
+        deleted = _PRUNE_BATCH
+        while deleted == _PRUNE_BATCH and not self._closed:
+            deleted = await self._write(
+                self._prune_batch, bus, pages=3 + _PRUNE_BATCH // 10, inline=True
+            )
+            await asyncio.sleep(0)  # let the appends and reads waiting meanwhile go first
+
+    @staticmethod
+    def _prune_batch(conn: sqlite3.Connection, bus: str) -> int:
+        cursor = conn.execute(
+            "DELETE FROM eb_events WHERE seq IN (SELECT seq FROM eb_events WHERE bus = ? AND "
+            "seq <= (SELECT MIN(committed) FROM eb_offsets WHERE bus = ?) AND seq < "
+            "COALESCE((SELECT MIN(keep_from) FROM eb_delayed WHERE keep_bus = ?), 1 << 62) "
+            "ORDER BY seq LIMIT ?)",
+            (bus, bus, bus, _PRUNE_BATCH),
         )
+        return int(cursor.rowcount)
 
     async def ack(self, bus: str, group: str, records: Sequence[Record]) -> None:
         raise NotImplementedError("the SQLite store commits watermarks; it does not ack records")
@@ -651,7 +756,8 @@ class SQLiteStore:
                 rows,
             )
 
-        await self._in(self._write_thread, self._transaction, conn, insert)
+        size = sum(len(e.body) for e in entries)
+        await self._write(self._transaction, insert, pages=3 + size // _PAGE_BYTES)
 
     async def claim(
         self, group: str, key: str, *, now: float, max_count: int, lease: float
@@ -671,7 +777,7 @@ class SQLiteStore:
             ).fetchall()
             return sorted((Claimed(*row) for row in rows), key=lambda c: (c.due, c.id))
 
-        return await self._in(self._write_thread, self._transaction, conn, claim)
+        return await self._write(self._transaction, claim)
 
     async def finish(self, group: str, ids: Sequence[int | str]) -> None:
         self._check_open()
@@ -684,7 +790,7 @@ class SQLiteStore:
         def delete() -> None:
             conn.executemany("DELETE FROM eb_delayed WHERE grp = ? AND id = ?", rows)
 
-        await self._in(self._write_thread, self._transaction, conn, delete)
+        await self._write(self._transaction, delete)
 
     async def delayed(self, group: str) -> dict[str, DelayStats]:
         self._check_open()
@@ -703,7 +809,7 @@ class SQLiteStore:
 
     async def read(self, bus: str, *, after: int, max_count: int) -> list[Record]:
         self._check_open()
-        rows = await self._in(self._read_thread, self._read, bus, after, max_count)
+        rows = await self._in(self._read_thread, self._read, self._reader, bus, after, max_count)
         return [Record(0, seq, body, 1, None, at) for seq, body, at in rows]
 
     async def delete(self, bus: str, positions: Sequence[Position]) -> int:
@@ -716,7 +822,7 @@ class SQLiteStore:
             cursor = conn.executemany("DELETE FROM eb_events WHERE bus = ? AND seq = ?", rows)
             return int(cursor.rowcount)
 
-        return await self._in(self._write_thread, self._transaction, conn, delete)
+        return await self._write(self._transaction, delete)
 
     async def stats(self, bus: str, group: str | None = None) -> BusStats:
         self._check_open()

@@ -98,7 +98,7 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], bool]] = [
         True,
     ),
     ("a key with a dot is one key", {"a.b": ["x"]}, {"a.b": "x"}, True),
-    ("a dotted key is not a path", {"a.b": ["x"]}, {"a": {"b": "x"}}, False),
+    ("a dotted key is the nested field", {"a.b": ["x"]}, {"a": {"b": "x"}}, True),
     ("data as a JSON string is not parsed", {"data": {"a": ["x"]}}, {"data": '{"a": "x"}'}, False),
     ("empty pattern matches everything", {}, {"anything": 1}, True),
     ("empty pattern matches an empty event", {}, {}, True),

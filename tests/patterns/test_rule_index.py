@@ -158,6 +158,7 @@ def test_exports_are_sorted_and_documented() -> None:
         "InvalidPatternError",
         "MAX_COMBINATIONS",
         "MAX_PATTERN_CHARS",
+        "MAX_WILDCARD_COMPLEXITY",
         "Pattern",
         "RuleIndex",
     }
