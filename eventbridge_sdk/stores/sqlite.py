@@ -11,16 +11,16 @@ survives the process being killed; add ``?synchronous=FULL`` to the URL to survi
 
 The hot path stays on the event loop: with ``synchronous=NORMAL`` (or ``OFF``) a commit writes
 to the WAL without waiting on the disk, so appends, offset commits, pruning and the listener's
-reads run there directly (tens of microseconds each) instead of paying two thread hops and the
-GIL hand-over each. A batch of more than ``_LOOP_ROWS`` events goes to the writer's or the
-reader's thread; so does a transaction that finds the write lock taken (by another process, or
-by this store's own thread), since that thread's connection waits for it; with
-``synchronous=FULL`` every commit waits on ``fsync`` and every write runs there. Checkpoints
-(copying the WAL back into the file, with ``fsync``) never run in a commit: the store starts one
-on a thread of its own after about every ``_CHECKPOINT_PAGES`` pages written, alongside the
-writes (see ``_checkpoint``). Events every group committed are pruned in transactions of at most
-``_PRUNE_BATCH`` events, so an append waits for one such transaction at most, never for a whole
-prune.
+reads run there directly (tens of microseconds for a few events) instead of two thread hops
+each; under load a thread also waits for the busy event loop to let go of the GIL at every row
+it writes or reads, and that cost more than the work. A transaction that finds the write lock
+taken (by another process, or by this store's own thread) moves to the writer's thread, whose
+connection waits for it; with ``synchronous=FULL`` every commit waits on ``fsync`` and every
+write runs there. Checkpoints (copying the WAL back into the file, with ``fsync``) never run in
+a commit: the store starts one on a thread of its own after about every ``_CHECKPOINT_PAGES``
+pages written, alongside the writes (see ``_checkpoint``). Events every group committed are
+pruned in transactions of at most ``_PRUNE_BATCH`` events, so an append waits for one such
+transaction at most, never for a whole prune.
 
 ``fetch`` wakes at once on appends made through this store object; appends made by other
 processes are noticed by checking SQLite's ``data_version`` every ``poll_interval`` seconds while
@@ -104,13 +104,11 @@ _RESTART_PAGES = 4 * _CHECKPOINT_PAGES
 """WAL frames beyond which a checkpoint makes the next writer start the WAL over, holding the
 writers back for the last few frames: checkpoints alongside steady writes never catch up fully,
 and the WAL would otherwise grow for as long as the writes go on."""
+_RESTART_WAIT_MS = 100
+"""How long that last checkpoint waits for another process's writer or readers before it gives
+up until the next one: this process's writes wait meanwhile."""
 _PAGE_BYTES = 3000
 """Bytes of events per page written: a 4 KiB page, its index entries, the B-tree's free room."""
-_LOOP_ROWS = 64
-"""Rows an append or a read handles at most on the event loop. The ``sqlite3`` module lets go
-of the GIL at every row, and a thread that takes it then (a synchronous handler's) may keep it
-for up to the switch interval (5 ms): a larger batch goes to the store's threads, where such
-waits do not hold up the loop and the hop costs little per row."""
 _PRUNE_BATCH = 500
 """Events one pruning transaction deletes at most (about a millisecond)."""
 
@@ -205,7 +203,6 @@ class SQLiteStore:
         self._pending: list[tuple[str, Sequence[bytes], asyncio.Future[list[Position]]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._cursors: dict[tuple[str, str], int] = {}
-        self._backlogged: set[tuple[str, str]] = set()  # read on the reader's thread
         # One wake-up per bus and group: a group's fetch clears its own, never another's.
         self._new_data: dict[str, dict[str, asyncio.Event]] = {}
         self._unchecked_pages = 0
@@ -258,6 +255,7 @@ class SQLiteStore:
             loop_conn = self._connect()
             loop_conn.execute("PRAGMA busy_timeout = 0")
             checkpointer = self._connect()
+            checkpointer.execute(f"PRAGMA busy_timeout = {_RESTART_WAIT_MS}")
         except sqlite3.DatabaseError as exc:
             if self.path.is_file() and "not a database" in str(exc):
                 raise StoreError(
@@ -427,7 +425,8 @@ class SQLiteStore:
         So once it holds ``_RESTART_PAGES`` frames, this process's writes wait (in memory,
         joining the next group commit) while a last short checkpoint copies what they added
         and starts the WAL over: they are not there to take the lock in between the
-        checkpoint's attempts to get it.
+        checkpoint's attempts to get it. It waits for other processes ``_RESTART_WAIT_MS`` at
+        most.
         """
         thread, conn = self._checkpoint_thread, self._checkpointer
         try:
@@ -455,14 +454,21 @@ class SQLiteStore:
 
         A writer that starts the WAL over syncs its header first; done here, that ``fsync``
         is not the next append's, on the event loop. Rewriting the events' sequence counter
-        as it is makes a frame and changes nothing.
+        as it is makes a frame and changes nothing. When another process keeps the lock or
+        the WAL longer than ``_RESTART_WAIT_MS``, this waits for the next checkpoint.
         """
-        self._run_checkpoint(conn, "RESTART")
+        busy = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()[0]
+        if busy:
+            return
 
         def touch() -> None:
             conn.execute("UPDATE sqlite_sequence SET seq = seq WHERE name = 'eb_events'")
 
-        self._transaction(conn, touch)
+        try:
+            self._transaction(conn, touch)
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc):
+                raise
 
     def _check_open(self) -> None:
         if self._closed:
@@ -486,14 +492,10 @@ class SQLiteStore:
     async def _flush_pending(self) -> None:
         while self._pending:
             batch, self._pending = self._pending, []
-            count = sum(len(bodies) for _, bodies, _ in batch)
             size = sum(len(body) for _, bodies, _ in batch for body in bodies)
             try:
                 results = await self._write(
-                    self._write_batch,
-                    batch,
-                    pages=3 + size // _PAGE_BYTES,
-                    inline=count <= _LOOP_ROWS,
+                    self._write_batch, batch, pages=3 + size // _PAGE_BYTES, inline=True
                 )
             except BaseException as exc:
                 error = StoreError(f"append to the SQLite store {str(self.path)!r} failed: {exc}")
@@ -597,28 +599,7 @@ class SQLiteStore:
         deadline = loop.time() + timeout
         while True:
             new_data.clear()
-            if key in self._backlogged:
-                conn, version, rows = await self._in(
-                    self._read_thread, self._poll, self._reader, bus, cursor, max_count
-                )
-            else:
-                # One row more than the loop reads tells a backlog: the rest of it, and the
-                # next reads until it is gone, come from the reader's thread.
-                limit = min(max_count, _LOOP_ROWS + 1)
-                conn, version, rows = await self._read_now(self._poll, bus, cursor, limit)
-                if len(rows) == limit < max_count:
-                    rows += await self._in(
-                        self._read_thread,
-                        self._read,
-                        self._reader,
-                        bus,
-                        rows[-1][0],
-                        max_count - limit,
-                    )
-            if len(rows) > _LOOP_ROWS:
-                self._backlogged.add(key)
-            else:
-                self._backlogged.discard(key)
+            conn, version, rows = await self._read_now(self._poll, bus, cursor, max_count)
             if rows:
                 self._cursors[key] = rows[-1][0]
                 return [Record(0, seq, body, 1, None, at) for seq, body, at in rows]
