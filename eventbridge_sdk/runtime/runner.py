@@ -310,7 +310,10 @@ class Runner:
         slots = self.concurrency - self.active
         if not waiting or slots <= 0 or self.paused is not None:
             return []
-        count = min(self._max_batch, waiting if slots == 1 else -(-waiting // slots))
+        # A part of what waits per delivery the target may have in flight, free now or not: a
+        # delivery that ends while the others still run must not take the whole backlog.
+        workers = self.concurrency
+        count = min(self._max_batch, waiting if workers == 1 else -(-waiting // workers))
         if self._bucket is not None:
             count = self._bucket.allowance(count)
         popleft = queue.popleft

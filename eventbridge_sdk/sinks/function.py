@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -20,6 +21,8 @@ __all__ = ["FunctionSink"]
 logger = logging.getLogger("eventbridge_sdk")
 
 _TRACE_EXTENSIONS = ("traceparent", "tracestate")
+_THREAD_BUDGET = 0.02
+"""Seconds of handler calls one hand-off to the thread pool runs before it gives the thread back."""
 
 
 class FunctionSink:
@@ -97,23 +100,35 @@ class FunctionSink:
             raise BatchError(failures)
 
     async def _in_pool(self, events: list[Event]) -> list[tuple[bool, Any]]:
-        """Run a synchronous handler for a batch in one hand-off to the thread pool."""
+        """Run a synchronous handler for a batch in as few hand-offs to the thread pool as a
+        time budget allows: fast handlers take the whole batch in one, and a slow one gives its
+        thread back after each call, so other targets' calls are not queued behind a batch."""
         context = self._context
-        if context is None:
-            return await asyncio.to_thread(self._call_all, events)
-        return await asyncio.get_running_loop().run_in_executor(
-            context.executor, self._call_all, events
-        )
+        outcomes: list[tuple[bool, Any]] = []
+        while len(outcomes) < len(events):
+            rest = events[len(outcomes) :]
+            if context is None:
+                outcomes += await asyncio.to_thread(self._call_all, rest)
+            else:
+                outcomes += await asyncio.get_running_loop().run_in_executor(
+                    context.executor, self._call_all, rest
+                )
+        return outcomes
 
     def _call_all(self, events: list[Event]) -> list[tuple[bool, Any]]:
-        """Run a synchronous handler for each event, in a pool thread: ``(ok, result or error)``."""
+        """Run a synchronous handler for events in turn, in a pool thread: ``(ok, result or
+        error)`` for each one run. At least one runs; more while the calls so far took less
+        than 20 milliseconds (the wall clock, waits for the GIL included)."""
         invoke = self._invoke
+        deadline = time.perf_counter() + _THREAD_BUDGET
         outcomes: list[tuple[bool, Any]] = []
         for event in events:
             try:
                 outcomes.append((True, invoke(event)))
             except (Exception, DeliveryOutcome) as exc:
                 outcomes.append((False, exc))
+            if time.perf_counter() > deadline:
+                break
         return outcomes
 
     async def _returned(self, delivery: Delivery, result: Any) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 
@@ -158,3 +159,58 @@ async def test_gc_freeze_can_be_turned_off(monkeypatch: pytest.MonkeyPatch) -> N
 
     async with bridge:
         assert gc.get_freeze_count() == 0
+
+
+async def test_a_delivery_ending_at_full_concurrency_takes_only_its_share_of_a_backlog() -> None:
+    bridge = EventBridge("memory://")
+    loop = asyncio.get_running_loop()
+    gates: dict[int, asyncio.Future[None]] = {n: loop.create_future() for n in range(104)}
+
+    @bridge.bus("orders").rule("all").target(concurrency=4)
+    async def held(event: Event) -> None:
+        await gates[event.data["n"]]
+
+    async with run_bridge(bridge) as harness:
+        await harness.publish("orders", [order(n) for n in range(4)], wait=False)
+        runner = worker_of(bridge).runners["orders/all/held"]
+        await until(lambda: runner.active == 4)
+        await harness.publish("orders", [order(n) for n in range(4, 104)], wait=False)
+        await until(lambda: len(runner.queue) == 100)
+        gates[0].set_result(None)
+        # The freed delivery takes a quarter (concurrency 4), leaving the rest for the others.
+        await until(lambda: len(runner.queue) < 100)
+        assert len(runner.queue) == 75
+        assert runner.active == 4
+        for gate in gates.values():
+            if not gate.done():
+                gate.set_result(None)
+        await harness.wait_idle()
+
+
+def test_a_hand_off_to_the_thread_pool_runs_calls_within_a_time_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from eventbridge_sdk import FunctionSink
+    from eventbridge_sdk.sinks import function
+
+    def handler(event: Event) -> None: ...
+
+    events = [order(n) for n in range(10)]
+    monkeypatch.setattr(function, "_THREAD_BUDGET", 0.0)  # every call overruns it
+    assert len(FunctionSink(handler)._call_all(events)) == 1  # the thread goes back after one
+    monkeypatch.setattr(function, "_THREAD_BUDGET", 60.0)
+    assert len(FunctionSink(handler)._call_all(events)) == 10  # calls within it share one
+
+
+async def test_a_slow_sync_handler_still_gets_every_event_in_order() -> None:
+    bridge = EventBridge("memory://")
+    got: list[int] = []
+
+    @bridge.bus("orders").rule("all").target(concurrency=1)
+    def slow(event: Event) -> None:
+        time.sleep(0.003)
+        got.append(event.data["n"])
+
+    async with run_bridge(bridge) as harness:
+        await harness.publish("orders", [order(n) for n in range(10)])
+    assert got == list(range(10))
