@@ -185,8 +185,6 @@ class Runner:
         self._drained: asyncio.Future[None] | None = None
         """Created by :meth:`drain` while it waits; resolved when nothing is unfinished."""
         self.counts = RunnerCounts()
-        self.busy = 0
-        """Events taken from the queue and not yet settled."""
         self.spilling = False
         """New records go to the delay queue while an earlier backlog waits there (order)."""
         self.spills_in_flight = 0
@@ -319,7 +317,6 @@ class Runner:
         popleft = queue.popleft
         items = [popleft() for _ in range(count)]
         self.active += 1
-        self.busy += count
         if queue and self.active < self.concurrency:
             self.pool.schedule(self)  # the rest may start now, beside this delivery
         return items
@@ -385,7 +382,6 @@ class Runner:
                     await self._outcome(item, delivery, error)
         finally:
             self.active -= 1
-            self.busy -= count
             self._finished(count)
         if self.spilling and len(self.queue) <= self.queue_size // 2:
             self.delays.wake()
