@@ -18,6 +18,10 @@ Example::
 
 from __future__ import annotations
 
+import importlib as _importlib
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
 from ._app import EventBridge
 from ._dead_letters import DeadLetterEntry, DeadLetters
 from ._declarations import Bus, Rule, Target
@@ -37,21 +41,54 @@ from ._errors import (
     StoreError,
     TransformFailedError,
     UnknownBusError,
+    WebhookVerificationError,
 )
 from ._event import Event
 from ._policies import DeadLetter, DeliveryPolicy, Drop, Retry, RetryPolicy
-from ._settings import DeliverySettings, RuntimeSettings, Settings
+from ._settings import DeliverySettings, GatewaySettings, RuntimeSettings, Settings
 from ._status import BridgeStatus, BusStatus, TargetStatus
 from .patterns import compile_pattern
-from .sinks import BatchError, Delivery, FunctionSink, Sink, SinkContext
+from .sinks import BatchError, BusTarget, Delivery, FunctionSink, Sink, SinkContext
+
+if _TYPE_CHECKING:
+    from .http._client import (
+        AsyncEventBridgeClient,
+        EventBridgeClient,
+        PublishError,
+        PutEventsResult,
+        PutEventsResultEntry,
+    )
+    from .sinks._http_auth import ApiKeyAuth, BasicAuth, BearerAuth, OAuth2ClientCredentials
+    from .sinks.http import HttpDeliveryError, HttpTarget
+
+# The HTTP names import httpx: loaded on first use, so an application without HTTP does not
+# pay for the import.
+_LAZY = {
+    "ApiKeyAuth": "eventbridge_sdk.sinks._http_auth",
+    "AsyncEventBridgeClient": "eventbridge_sdk.http._client",
+    "BasicAuth": "eventbridge_sdk.sinks._http_auth",
+    "BearerAuth": "eventbridge_sdk.sinks._http_auth",
+    "EventBridgeClient": "eventbridge_sdk.http._client",
+    "HttpDeliveryError": "eventbridge_sdk.sinks.http",
+    "HttpTarget": "eventbridge_sdk.sinks.http",
+    "OAuth2ClientCredentials": "eventbridge_sdk.sinks._http_auth",
+    "PublishError": "eventbridge_sdk.http._client",
+    "PutEventsResult": "eventbridge_sdk.http._client",
+    "PutEventsResultEntry": "eventbridge_sdk.http._client",
+}
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ApiKeyAuth",
+    "AsyncEventBridgeClient",
+    "BasicAuth",
     "BatchError",
+    "BearerAuth",
     "BridgeStatus",
     "Bus",
     "BusStatus",
+    "BusTarget",
     "compile_pattern",
     "ConfigurationError",
     "DeadLetter",
@@ -65,14 +102,22 @@ __all__ = [
     "DuplicateNameError",
     "Event",
     "EventBridge",
+    "EventBridgeClient",
     "EventBridgeError",
     "FunctionSink",
+    "GatewaySettings",
+    "HttpDeliveryError",
+    "HttpTarget",
     "InvalidEventError",
     "InvalidNameError",
     "InvalidPatternError",
     "InvalidReplyError",
     "InvalidTransformError",
+    "OAuth2ClientCredentials",
     "PayloadValidationError",
+    "PublishError",
+    "PutEventsResult",
+    "PutEventsResultEntry",
     "Retry",
     "RetryPolicy",
     "Rule",
@@ -87,10 +132,30 @@ __all__ = [
     "TargetStatus",
     "TransformFailedError",
     "UnknownBusError",
+    "WebhookVerificationError",
 ]
 
+
+def _present(obj: _Any) -> _Any:
+    if getattr(obj, "__module__", "").startswith("eventbridge_sdk._"):
+        obj.__module__ = "eventbridge_sdk"
+    return obj
+
+
 for _name in __all__:
-    _obj = globals()[_name]
-    if getattr(_obj, "__module__", "").startswith("eventbridge_sdk._"):
-        _obj.__module__ = "eventbridge_sdk"
-del _name, _obj
+    if _name not in _LAZY:
+        _present(globals()[_name])
+del _name
+
+
+def __getattr__(name: str) -> _Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'eventbridge_sdk' has no attribute {name!r}")
+    value = _present(getattr(_importlib.import_module(module), name))
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

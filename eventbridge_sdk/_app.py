@@ -199,6 +199,10 @@ class EventBridge:
         except InvalidEventError:
             # Again, one by one, to say which event of the batch is wrong.
             bodies = [_encode(event, index, total, name) for index, event in enumerate(accepted)]
+        return await self._append(name, accepted, bodies)
+
+    async def _append(self, name: str, accepted: list[Event], bodies: list[bytes]) -> list[str]:
+        """Append validated events, encoded as ``bodies``, to the declared bus ``name``."""
         if not bodies:
             return []
         store = await self._opened_store()
@@ -263,6 +267,12 @@ class EventBridge:
                             f"target {target.full_name!r} replies to bus {target.reply_to!r}, "
                             f"which is not declared; declare it with "
                             f"bridge.bus({target.reply_to!r})"
+                        )
+                    forward = getattr(target.sink, "bus", None)
+                    if getattr(target.sink, "local", False) and forward not in self._buses:
+                        raise UnknownBusError(
+                            f"target {target.full_name!r} forwards to bus {forward!r}, which "
+                            f"is not declared; declare it with bridge.bus({forward!r})"
                         )
 
     def delivery_policy(self, target: Target) -> DeliveryPolicy:
@@ -425,12 +435,12 @@ class EventBridge:
         return drained
 
     async def wait_idle(self, timeout: float | None = None, *, retries: bool = False) -> None:
-        """Wait until every event published through this bridge so far has been processed.
-
-        Events that handlers publish meanwhile (replies, dead letters) are waited for too.
-        Processed includes "scheduled for a retry"; with ``retries=True`` the wait lasts until
-        no retry or backlog of a running, unpaused target is left in the store, however far
-        off it is due, so give a ``timeout``.
+        """Wait until every event published through this bridge so far has been processed:
+        delivered to every matching target, dead-lettered, or waiting for a retry that is not
+        due yet. A slow target's backlog in the store is waited for, as are retries due now and
+        the events that handlers publish meanwhile (replies, dead letters). With
+        ``retries=True`` the wait lasts until no retry of a running, unpaused target is left in
+        the store, however far off it is due, so give a ``timeout``.
 
         Example::
 
@@ -441,10 +451,9 @@ class EventBridge:
         if worker is None:
             raise RuntimeStateError("wait_idle() needs a running bridge; call start() first")
         async with asyncio.timeout(timeout):
-            await self._settle(worker)
-            while retries:
-                await worker.wait_delays_settled(due_only=False)
+            while True:
                 await self._settle(worker)
+                await worker.wait_delays_settled(due_only=not retries)
                 if self.idle:
                     return
 

@@ -85,6 +85,16 @@ def check_declarable(bridge: EventBridge, what: str) -> None:
         )
 
 
+def _is_sink(value: object) -> bool:
+    """Whether ``value`` is a sink object (not a handler function or a name)."""
+    return (
+        value is not None
+        and not isinstance(value, str | type)
+        and callable(getattr(value, "put", None))
+        and hasattr(value, "max_batch")
+    )
+
+
 class Target:
     """Where a rule's matched events go: a handler function or a :class:`Sink`.
 
@@ -169,13 +179,32 @@ class Rule:
         return self._targets
 
     @overload
-    def target(self, name: F, /) -> F: ...
+    def target(self, handler: F, /) -> F: ...
 
     @overload
     def target(
         self,
-        name: str | None = None,
+        sink: Sink,
+        /,
         *,
+        name: str | None = None,
+        concurrency: int | None = None,
+        transform: TransformSpec | None = None,
+        retry: RetryPolicy | Mapping[str, Any] = ...,
+        dead_letter: str | None = ...,
+        tolerance: Tolerance = ...,
+        non_retryable: ErrorTypes = ...,
+        rate_limit: float | None = None,
+        queue_size: int | None = None,
+    ) -> Target: ...
+
+    @overload
+    def target(
+        self,
+        target_name: str | None = None,
+        /,
+        *,
+        name: str | None = None,
         concurrency: int | None = None,
         transform: TransformSpec | None = None,
         reply_to: str | None = None,
@@ -189,8 +218,10 @@ class Rule:
 
     def target(
         self,
-        name: str | Callable[..., Any] | None = None,
+        what: Any = None,
+        /,
         *,
+        name: str | None = None,
         concurrency: int | None = None,
         transform: TransformSpec | None = None,
         reply_to: str | None = None,
@@ -201,11 +232,13 @@ class Rule:
         rate_limit: float | None = None,
         queue_size: int | None = None,
     ) -> Any:
-        """Decorate a sync or async function to make it a target of this rule.
+        """Add a target to this rule: decorate a sync or async function, or pass a sink.
 
-        Use it as ``@rule.target()`` (with options) or plainly as ``@rule.target``.
+        Use it as ``@rule.target()`` (with options) or plainly as ``@rule.target`` on a
+        handler, or as ``rule.target(HttpTarget(url), ...)`` / ``rule.target(BusTarget(bus))``
+        with a sink, which returns the :class:`Target`.
 
-        - ``name`` defaults to the function's name.
+        - ``name`` defaults to the function's name (a sink's ``name``).
         - ``concurrency`` bounds the deliveries in flight for this target (default: the
           ``runtime.target_concurrency`` setting).
         - ``transform`` reshapes each event's data for this target (see
@@ -221,10 +254,42 @@ class Rule:
         The handler's parameters are filled from their annotations: ``Event`` gets the event, a
         pydantic model, dataclass or other type gets the (transformed) data validated into it.
         """
-
-        if callable(name):  # @rule.target without parentheses
-            self._declare_handler(name, None, sys._getframe(1).f_locals)
-            return name
+        if _is_sink(what):
+            if reply_to is not None:
+                raise ConfigurationError(
+                    f"target {what!r} of rule {self.name!r}: reply_to is for handler targets; "
+                    "a sink has no return value to publish"
+                )
+            sink_name = name if name is not None else getattr(what, "name", None)
+            if not isinstance(sink_name, str):
+                sink_name = type(what).__name__.lower()
+            return self.add_sink(
+                sink_name,
+                what,
+                concurrency=concurrency,
+                transform=transform,
+                retry=retry,
+                dead_letter=dead_letter,
+                tolerance=tolerance,
+                non_retryable=non_retryable,
+                rate_limit=rate_limit,
+                queue_size=queue_size,
+            )
+        if isinstance(what, str):
+            if name is not None and name != what:
+                raise TypeError(
+                    f"rule {self.name!r}: the target name is given twice ({what!r} and "
+                    f"name={name!r})"
+                )
+            name = what
+        elif what is not None and not callable(what):
+            raise TypeError(
+                f"rule {self.name!r}: target() takes a handler function, a sink (HttpTarget, "
+                f"BusTarget, or another Sink) or a name, got {type(what).__name__}"
+            )
+        if callable(what):  # @rule.target without parentheses
+            self._declare_handler(what, name, sys._getframe(1).f_locals)
+            return what
         target_name = name
         options = {
             "concurrency": concurrency,
@@ -315,6 +380,12 @@ class Rule:
                 f"target {name!r} of rule {self.name!r}: {sink!r} is not a Sink; its max_batch "
                 f"(how many deliveries one put() may carry) must be a whole number >= 1, got "
                 f"{max_batch!r}"
+            )
+        if getattr(sink, "local", False) and getattr(sink, "bus", None) == self.bus.name:
+            raise ConfigurationError(
+                f"target {name!r} of rule {self.name!r} of bus {self.bus.name!r} forwards to the "
+                "rule's own bus: every forwarded event would come back to the rule. Name "
+                "another bus"
             )
         delivery = delivery_options(
             f"target {name!r} of rule {self.name!r} of bus {self.bus.name!r}",

@@ -10,6 +10,7 @@ Every error the library raises on purpose derives from :class:`EventBridgeError`
      ├── InvalidEventError (ValueError) an event that is not a valid CloudEvent 1.0
      ├── InvalidPatternError (ValueError) an event pattern that is not valid
      ├── InvalidTransformError (ValueError) a transform that is not valid
+     ├── WebhookVerificationError (ValueError) a webhook whose signature, id or timestamp fails
      ├── StoreError                    the store failed (unreachable, unwritable, corrupt)
      │    └── StoreClosedError          the store was used after it was closed
      ├── DeliveryError                 a target could not take an event
@@ -39,6 +40,7 @@ __all__ = [
     "StoreError",
     "TransformFailedError",
     "UnknownBusError",
+    "WebhookVerificationError",
 ]
 
 
@@ -132,3 +134,11 @@ class TransformFailedError(DeliveryError, ValueError):
     """
 
     retryable = False
+
+
+class WebhookVerificationError(EventBridgeError, ValueError):
+    """A webhook request whose signature, id or timestamp does not verify.
+
+    Answer it with ``400``/``401`` and do not process the body; the message says which check
+    failed (a missing header, a timestamp outside the tolerance, no matching signature).
+    """

@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ._policies import RetryPolicy
 
-__all__ = ["DEFAULT_STORE", "DeliverySettings", "RuntimeSettings", "Settings"]
+__all__ = ["DEFAULT_STORE", "DeliverySettings", "GatewaySettings", "RuntimeSettings", "Settings"]
 
 DEFAULT_STORE = "sqlite:///.eventbridge/events.db"
 
@@ -64,6 +64,44 @@ class RuntimeSettings(BaseModel):
         "patterns) out of the cyclic garbage collector's full passes with gc.freeze(), and "
         "back at stop; left alone when the application froze objects itself.",
     )
+
+
+class GatewaySettings(BaseModel):
+    """The event gateway's limits and API keys (``EVENTBRIDGE_GATEWAY__<NAME>``)."""
+
+    api_keys: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="API keys and the buses each may publish to ('*': every bus), as JSON: "
+        '{"KEY": ["orders", "payments"]}, or a JSON list of keys allowed on every bus. Empty: '
+        "the gateway asks for no key.",
+    )
+    max_event_size: int = Field(
+        262_144,
+        ge=1,
+        description="Bytes one event may take in the CloudEvents JSON format (AWS: 256 KiB).",
+    )
+    max_batch_events: int = Field(500, ge=1, description="Events one batch request may carry.")
+    max_request_size: int = Field(5_242_880, ge=1, description="Bytes one request body may take.")
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _keys_for_every_bus(cls, value: object) -> object:
+        if isinstance(value, list | tuple | set):
+            return {key: ["*"] for key in value}
+        return value
+
+    @field_validator("api_keys")
+    @classmethod
+    def _check_keys(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for key, buses in value.items():
+            if not key or key != key.strip():
+                raise ValueError("an API key must be a non-empty string without surrounding spaces")
+            if not buses:
+                raise ValueError(
+                    "an API key needs the buses it may publish to ('*' for every bus); an "
+                    "empty list would allow none"
+                )
+        return value
 
 
 _DEFAULT_RETRY = RetryPolicy.DEFAULT
@@ -138,3 +176,4 @@ class Settings(BaseSettings):
     worker_name: str = Field(default_factory=_default_worker_name)
     runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)

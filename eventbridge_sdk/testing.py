@@ -154,12 +154,7 @@ class Harness:
         Raises ``TimeoutError`` after the harness's ``timeout``, saying where each bus stands.
         """
         try:
-            async with asyncio.timeout(self.timeout):
-                while True:
-                    await self.bridge.wait_idle()
-                    await self.bridge.wait_delays_settled()
-                    if self.bridge.idle:
-                        return
+            await self.bridge.wait_idle(self.timeout)
         except TimeoutError:
             raise TimeoutError(
                 f"the pipeline did not finish within {self.timeout} s: {self.bridge.progress()}"

@@ -52,6 +52,19 @@ def test_typed_handlers_example_transforms_validates_and_replies(tmp_path: Path)
     assert "ship: order 1042 (reply from /orders/paid)" in out
 
 
+def test_http_edge_example_publishes_through_the_gateway_to_a_signed_webhook(
+    tmp_path: Path,
+) -> None:
+    out = run_example("http_edge.py", tmp_path)
+    assert "gateway: 3 events stored, 0 failed" in out
+    assert out.count("crm: answering 503 once") == 1
+    # Both paid orders arrive transformed and verified; the created order matches no rule.
+    assert "crm: order.paid {'order': 1, 'amount': 10}" in out
+    assert "crm: order.paid {'order': 2, 'amount': 20}" in out
+    assert out.count("signature ok") == 2
+    assert out.rstrip().endswith("done")
+
+
 @pytest.mark.parametrize("store", ["sqlite", "redis", "nats"])
 def test_worker_example_handles_what_another_process_publishes(store: str, tmp_path: Path) -> None:
     import signal

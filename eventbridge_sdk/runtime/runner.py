@@ -481,6 +481,11 @@ class Runner:
                 delay = error.after
             else:
                 delay = retry.delay(attempt, self.rng)
+                # A server's Retry-After (a webhook target's error) is a floor, not a cap: the
+                # more patient of the two waits.
+                after = getattr(error, "retry_after", None)
+                if after is not None and after > delay:
+                    delay = after
             due = now + delay
             if retry.max_event_age is not None and due - first > retry.max_event_age:
                 reason = "age"
@@ -605,7 +610,12 @@ class Runner:
     ) -> None:
         event_id = delivery.event.id if delivery is not None else "?"
         # A traceback on the first failure and the last; retries in between say one line.
-        trace = (final or attempt == 1) and getattr(error, "retryable", True) is not False
+        # An endpoint's answer (log_traceback False) says everything; a stack adds nothing.
+        trace = (
+            (final or attempt == 1)
+            and getattr(error, "retryable", True) is not False
+            and getattr(error, "log_traceback", True)
+        )
         logger.log(
             logging.ERROR if final else logging.WARNING,
             "delivery failed: bus=%s rule=%s target=%s event=%s attempt=%d: %s; %s",

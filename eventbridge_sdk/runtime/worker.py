@@ -165,8 +165,14 @@ class Worker:
     async def _runner(
         self, bus: str, rule: str, target: TargetSpec, tracker: OffsetTracker | AckTracker
     ) -> Runner:
+        concurrency = target.concurrency or self.options.target_concurrency
         context = SinkContext(
-            bus=bus, rule=rule, target=target.name, executor=self.executor, publish=self.publish
+            bus=bus,
+            rule=rule,
+            target=target.name,
+            executor=self.executor,
+            publish=self.publish,
+            concurrency=concurrency,
         )
         await target.sink.start(context)
         self._sinks.append(target.sink)
@@ -176,7 +182,7 @@ class Worker:
             target=target.name,
             sink=target.sink,
             tracker=tracker,
-            concurrency=target.concurrency or self.options.target_concurrency,
+            concurrency=concurrency,
             delays=self.delays,
             publish=self.publish,
             policy=target.policy,

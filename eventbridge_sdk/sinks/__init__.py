@@ -2,7 +2,30 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .base import BatchError, Delivery, Sink, SinkContext
+from .bus import BusTarget
 from .function import FunctionSink
 
-__all__ = ["BatchError", "Delivery", "FunctionSink", "Sink", "SinkContext"]
+if TYPE_CHECKING:
+    from .http import HttpTarget
+
+__all__ = [
+    "BatchError",
+    "BusTarget",
+    "Delivery",
+    "FunctionSink",
+    "HttpTarget",
+    "Sink",
+    "SinkContext",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # HttpTarget imports httpx: loaded on first use.
+    if name == "HttpTarget":
+        from .http import HttpTarget
+
+        return HttpTarget
+    raise AttributeError(f"module 'eventbridge_sdk.sinks' has no attribute {name!r}")

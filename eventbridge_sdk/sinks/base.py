@@ -55,6 +55,9 @@ class SinkContext:
     publish: Callable[[str, Sequence[Event]], Awaitable[Any]]
     """Append events to a bus of this bridge (replies, forwarding)."""
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("eventbridge_sdk"))
+    concurrency: int = 1
+    """How many ``put`` calls the runtime may have in flight at once for this target (a sink
+    that holds connections sizes its pool by it)."""
 
     async def run_sync(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Run a blocking callable in the bounded thread pool and await its result."""
