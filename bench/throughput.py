@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -59,10 +60,29 @@ def _events(first: int, count: int, spread: bool) -> list[Any]:
     ]
 
 
+def _instrument(bridge: Any) -> None:
+    """Tracing and metrics on, every span sampled, exported to nowhere (the SDK's own cost)."""
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+    class Nowhere(SpanExporter):
+        def export(self, spans: Any) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(BatchSpanProcessor(Nowhere(), max_queue_size=200_000))
+    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    bridge.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+
+
 async def _run(store: str, n: int, scenario: str = "one-rule") -> dict[str, float]:
     from eventbridge_sdk import Event, EventBridge
 
     bridge = EventBridge(store)
+    if os.environ.get("BENCH_TELEMETRY"):
+        _instrument(bridge)
     bus = bridge.bus("orders")
     seen = 0
     finished = asyncio.Event()
@@ -230,12 +250,14 @@ def _child(store: str, n: int, scenario: str) -> None:
     print(json.dumps(result))
 
 
-def _spawn(store: str, n: int, scenario: str) -> dict[str, float]:
+def _spawn(store: str, n: int, scenario: str, telemetry: bool = False) -> dict[str, float]:
+    env = {**os.environ, "BENCH_TELEMETRY": "1"} if telemetry else None
     out = subprocess.run(
         [sys.executable, __file__, "--child", store, str(n), scenario],
         check=True,
         capture_output=True,
         text=True,
+        env=env,
     ).stdout
     result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
     return result
@@ -252,6 +274,12 @@ def main() -> None:
     parser.add_argument("--scenario", choices=[*SCENARIOS, "all"], default="all")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--stages", action="store_true", help="print the cost of each stage")
+    parser.add_argument(
+        "--telemetry",
+        action="store_true",
+        help="run each scenario also with OpenTelemetry tracing and metrics on (every span "
+        "sampled, exported nowhere) and print on against off",
+    )
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -282,6 +310,15 @@ def main() -> None:
                     f"{store:8} {scenario:11} {n:>9,} {median:>18,.0f} {rates[-1]:>9,.0f} "
                     f"{1e6 / median:>9.2f} {bare / median:>7.1f}x {publish:>10,.0f} {rss:>12.1f}"
                 )
+                if args.telemetry:
+                    runs = [_spawn(store, n, scenario, True) for _ in range(args.repeat)]
+                    rates = sorted(r["events_per_s"] for r in runs)
+                    on = _median(rates)
+                    print(
+                        f"{store:8} {'+ otel':11} {n:>9,} {on:>18,.0f} {rates[-1]:>9,.0f} "
+                        f"{1e6 / on:>9.2f} {bare / on:>7.1f}x   telemetry on: {on / median:.0%} "
+                        "of off (target ≥ 60%)"
+                    )
         for store in stores:
             one = results.get((store, "one-rule"))
             if one is None:

@@ -45,6 +45,8 @@ from ._errors import (
 )
 from ._event import Event
 from ._policies import DeadLetter, DeliveryPolicy, Drop, Retry, RetryPolicy
+from ._replay import Replay, ReplayProgress
+from ._retention import Retention
 from ._settings import DeliverySettings, GatewaySettings, RuntimeSettings, Settings
 from ._status import BridgeStatus, BusStatus, TargetStatus
 from .patterns import compile_pattern
@@ -118,6 +120,9 @@ __all__ = [
     "PublishError",
     "PutEventsResult",
     "PutEventsResultEntry",
+    "Replay",
+    "ReplayProgress",
+    "Retention",
     "Retry",
     "RetryPolicy",
     "Rule",

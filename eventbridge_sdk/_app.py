@@ -10,7 +10,7 @@ import signal
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dependency_injector import providers
 
@@ -22,18 +22,49 @@ from ._errors import ConfigurationError, InvalidEventError, RuntimeStateError, U
 from ._event import Event, new_event_id
 from ._names import check_name
 from ._policies import DeliveryPolicy, RetryPolicy, Tolerance
-from ._settings import Settings
+from ._replay import Replay, ReplayProgress, apply_retention, start_replay
+from ._retention import Retention, check_retention
+from ._settings import Settings, check_store_url
 from ._status import BridgeStatus, collect_status
 from .runtime.delays import Clock
 from .runtime.runner import DELIVERING, DeliveryObserver
 from .runtime.worker import BusSpec, RuleSpec, TargetSpec, Worker
 from .stores.base import Store
+from .telemetry import resolve_telemetry
+
+if TYPE_CHECKING:
+    from .telemetry._otel import Telemetry
 
 __all__ = ["EventBridge"]
 
 logger = logging.getLogger("eventbridge_sdk")
 
 EventInput = Event | Mapping[str, Any]
+
+
+@functools.lru_cache(maxsize=1024)
+def _sent_attributes(bus: str) -> dict[str, str]:
+    return {
+        "messaging.system": "eventbridge",
+        "messaging.operation.name": "send",
+        "messaging.destination.name": bus,
+    }
+
+
+def _encode_all(events: list[Event], bus: str) -> list[bytes]:
+    """The events' JSON bodies; an invalid one raises, naming its index in the batch."""
+    try:
+        return [event.to_json() for event in events]
+    except InvalidEventError:
+        # Again, one by one, to say which event of the batch is wrong.
+        total = len(events)
+        return [_encode(event, index, total, bus) for index, event in enumerate(events)]
+
+
+def fail(span: Any, error: BaseException) -> None:
+    from .telemetry._otel import fail as mark
+
+    mark(span, error)
 
 
 class EventBridge:
@@ -60,6 +91,10 @@ class EventBridge:
     def __init__(self, store: str | None = None, *, settings: Settings | None = None) -> None:
         settings = settings if settings is not None else Settings()
         if store is not None:
+            try:
+                check_store_url(store)
+            except ValueError as exc:
+                raise ConfigurationError(f"EventBridge({store!r}): {exc}") from None
             settings = settings.model_copy(update={"store": store})
         self.settings = settings
         self._container = Container(settings=settings)
@@ -72,6 +107,8 @@ class EventBridge:
         self._retired_stores: list[Store] = []
         self._worker: Worker | None = None
         self._stopping: asyncio.Future[bool] | None = None
+        self._telemetry: Telemetry | None = None
+        self._telemetry_resolved = False
 
     # -- declarations ----------------------------------------------------------------------
 
@@ -83,17 +120,22 @@ class EventBridge:
         dead_letter: str | None = _UNSET,
         tolerance: Tolerance = _UNSET,
         non_retryable: type[BaseException] | tuple[type[BaseException], ...] = _UNSET,
+        retention: Retention | Mapping[str, Any] | None = _UNSET,
     ) -> Bus:
         """Declare the bus ``name``, or return it if it is declared already.
 
         ``retry``, ``dead_letter``, ``tolerance`` and ``non_retryable`` are defaults for the
         targets of the bus's rules (see :meth:`Rule.target`); give them once, on any one of the
-        declarations of the bus.
+        declarations of the bus. ``retention`` makes the bus an archive that :meth:`replay`
+        reads: consumed events are kept up to its age and count limits (see
+        :class:`Retention`); without it they are pruned once consumed.
 
         Example::
 
             payments = bridge.bus("payments", retry=RetryPolicy.AWS, dead_letter="payments-dlq")
+            orders = bridge.bus("orders", retention=Retention(max_age=timedelta(days=7)))
         """
+        kept = None if retention is _UNSET else check_retention(f"bus {name!r}", retention)
         delivery = delivery_options(
             f"bus {name!r}",
             retry=retry,
@@ -110,6 +152,14 @@ class EventBridge:
                 )
             if delivery:
                 existing.delivery = delivery
+            if retention is not _UNSET and kept != existing.retention:
+                if existing.retention is not None:
+                    raise ConfigurationError(
+                        f"bus {name!r} is declared already with retention "
+                        f"{existing.retention}; give it on one declaration only"
+                    )
+                check_declarable(self, f"the retention of bus {name!r}")
+                existing.retention = kept
             return existing
         check_declarable(self, f"bus {name!r}")
         check_name("bus", name)
@@ -118,7 +168,7 @@ class EventBridge:
                 f"bus {name!r}: dead_letter is the bus itself; a dead letter would come back to "
                 "the rule that failed it. Name another bus"
             )
-        bus = self._buses[name] = Bus(self, name, delivery)
+        bus = self._buses[name] = Bus(self, name, delivery, kept)
         return bus
 
     @property
@@ -194,12 +244,62 @@ class EventBridge:
             item if item.__class__ is Event else _as_event(item, index, total, name)
             for index, item in enumerate(batch)
         ]
+        telemetry = self._telemetry if self._telemetry_resolved else self.telemetry
+        if telemetry is not None and telemetry.tracer is not None:
+            return await self._traced_append(telemetry, name, accepted)
+        return await self._append(name, accepted, _encode_all(accepted, name))
+
+    async def _traced_append(
+        self, telemetry: Telemetry, name: str, events: list[Event]
+    ) -> list[str]:
+        """Append under a ``send`` span whose context becomes the creation context of the
+        events that have none."""
+        span = telemetry.send_span(name, events)
         try:
-            bodies = [event.to_json() for event in accepted]
-        except InvalidEventError:
-            # Again, one by one, to say which event of the batch is wrong.
-            bodies = [_encode(event, index, total, name) for index, event in enumerate(accepted)]
-        return await self._append(name, accepted, bodies)
+            try:
+                bodies = telemetry.stamped_bodies(events, span)
+            except InvalidEventError:
+                bodies = None  # encoded again below, one by one, to say which one is wrong
+            if bodies is None:
+                bodies = _encode_all(events, name)
+            return await self._append(name, events, bodies)
+        except BaseException as exc:
+            fail(span, exc)
+            raise
+        finally:
+            span.end()
+
+    def instrument(self, *, tracer_provider: Any = None, meter_provider: Any = None) -> None:
+        """Trace and measure with these OpenTelemetry providers rather than the global ones
+        (tests with an in-memory exporter, or an application that keeps several). Call it
+        before ``start()``.
+
+        Example::
+
+            from opentelemetry.sdk.trace import TracerProvider
+
+            bridge.instrument(tracer_provider=TracerProvider())
+        """
+        if self._worker is not None:
+            raise RuntimeStateError("instrument() must be called before start()")
+        if tracer_provider is None and meter_provider is None:
+            raise ConfigurationError(
+                "instrument() needs a tracer_provider, a meter_provider or both"
+            )
+        from .telemetry._otel import Telemetry
+
+        self._telemetry = Telemetry(tracer_provider, meter_provider, group=self.settings.group)
+        self._telemetry_resolved = True
+
+    @property
+    def telemetry(self) -> Telemetry | None:
+        """The OpenTelemetry tracer and instruments the bridge uses (``None``: neither the
+        application nor the settings asked for telemetry). Decided at the first publish or
+        start, from ``settings.telemetry`` and the global providers set by then."""
+        if not self._telemetry_resolved:
+            self._telemetry = resolve_telemetry(self.settings.telemetry, group=self.settings.group)
+            self._telemetry_resolved = True
+        return self._telemetry
 
     async def _append(self, name: str, accepted: list[Event], bodies: list[bytes]) -> list[str]:
         """Append validated events, encoded as ``bodies``, to the declared bus ``name``."""
@@ -215,6 +315,9 @@ class EventBridge:
                 highest[partition] = offset
         for observer in self._publish_observers:
             observer(name, accepted)
+        telemetry = self._telemetry
+        if telemetry is not None and telemetry.metered:
+            telemetry.sent.add(len(bodies), _sent_attributes(name))
         return [event.id for event in accepted]
 
     async def _opened_store(self) -> Store:
@@ -226,6 +329,7 @@ class EventBridge:
             if self._store is None:
                 store: Store = self._container.store()
                 await store.open()
+                await apply_retention(self, store)
                 self._store = store
         return self._store
 
@@ -244,8 +348,13 @@ class EventBridge:
         for dead_letter in self.dead_letter_buses():
             self.bus(dead_letter)  # a dead-letter bus needs no declaration of its own
         store = await self._opened_store()
+        await apply_retention(self, store)  # buses declared since the store was opened
         specs = [self._bus_spec(bus) for bus in self._buses.values()]
-        with self._container.observers.override(providers.Object(tuple(self._observers))):
+        telemetry = self.telemetry
+        with (
+            self._container.observers.override(providers.Object(tuple(self._observers))),
+            self._container.telemetry.override(providers.Object(telemetry)),
+        ):
             worker: Worker = self._container.worker(store=store, buses=specs, publish=self.publish)
         await worker.start()
         self._worker = worker
@@ -351,6 +460,49 @@ class EventBridge:
         """
         return await collect_status(self, await self._opened_store(), self._worker)
 
+    def replay(
+        self,
+        bus: str,
+        start: datetime | float,
+        end: datetime | float,
+        *,
+        rules: Sequence[str] | None = None,
+        name: str | None = None,
+        on_progress: Callable[[ReplayProgress], None] | None = None,
+        dry_run: bool = False,
+    ) -> Replay:
+        """Deliver again the archived events of ``bus`` appended from ``start`` (included) to
+        ``end`` (excluded), to the targets of ``rules`` (names of the bus's rules; all when
+        ``None``) whose pattern matches, each event marked with the extension attribute
+        ``replayname`` = ``name``. Returns a :class:`Replay` at once: await it for the final
+        :class:`ReplayProgress`, read ``progress``, or ``cancel()`` it; ``on_progress`` is
+        called after each page. ``dry_run`` counts what would be queued and queues nothing.
+
+        The events are read without a consumer group (no group's position moves) and queued
+        once per target through the delay queue, where retries and dead letters apply; the
+        running worker delivers them (or the next one to start). Times are aware datetimes or
+        Unix seconds; the window is by the time the store appended each event (see
+        ``docs/delivery.md``). Only what the bus still keeps can be replayed: declare the bus
+        with a ``retention``.
+
+        Example::
+
+            replay = bridge.replay("orders", datetime(2026, 5, 1, tzinfo=UTC),
+                                   datetime(2026, 5, 2, tzinfo=UTC), rules=["paid"])
+            progress = await replay
+            print(progress.state, progress.read, progress.enqueued)
+        """
+        return start_replay(
+            self,
+            bus,
+            start,
+            end,
+            rules=rules,
+            name=name,
+            on_progress=on_progress,
+            dry_run=dry_run,
+        )
+
     def _wake_delays(self) -> None:
         """Make the running worker look at the delay queue now (a replay was scheduled)."""
         if self._worker is not None:
@@ -424,6 +576,8 @@ class EventBridge:
                 self.settings.worker_name,
                 "" if drained else " before everything drained; the rest is redelivered later",
             )
+        if self._telemetry is not None:
+            self._telemetry.flush()
         # The store object is kept (a restart reopens it); only its connections close.
         for store in [*self._retired_stores, *([self._store] if self._store else [])]:
             await store.close()

@@ -33,7 +33,9 @@ def _executor(settings: Settings) -> ThreadPoolExecutor:
     )
 
 
-def _worker_options(settings: Settings, observers: tuple[Any, ...], clock: Clock) -> WorkerOptions:
+def _worker_options(
+    settings: Settings, observers: tuple[Any, ...], clock: Clock, telemetry: Any
+) -> WorkerOptions:
     runtime = settings.runtime
     pipeline = PipelineOptions(
         group=settings.group,
@@ -51,6 +53,8 @@ def _worker_options(settings: Settings, observers: tuple[Any, ...], clock: Clock
         claim_lease=runtime.claim_lease,
         delay_poll_interval=runtime.delay_poll_interval,
         gc_freeze=runtime.gc_freeze,
+        telemetry=telemetry,
+        telemetry_interval=settings.telemetry.export_interval,
     )
 
 
@@ -59,11 +63,12 @@ class Container(containers.DeclarativeContainer):
 
     settings = providers.Dependency(instance_of=Settings)
     observers = providers.Object(())
+    telemetry: providers.Object[Any] = providers.Object(None)
     store = providers.Singleton(_store, settings)
     executor = providers.Singleton(_executor, settings)
     clock = providers.Singleton(Clock)
     function_sink = providers.Object(FunctionSink)
-    worker_options = providers.Factory(_worker_options, settings, observers, clock)
+    worker_options = providers.Factory(_worker_options, settings, observers, clock, telemetry)
     worker = providers.Factory(Worker, store=store, executor=executor, options=worker_options)
 
 

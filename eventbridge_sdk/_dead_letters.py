@@ -198,6 +198,10 @@ class DeadLetters:
             )
             for entry in chosen
         ]
+        telemetry = self.bridge.telemetry
+        if telemetry is not None and telemetry.tracer is not None:
+            for entry in chosen:
+                telemetry.replay_span(entry.event, entry.bus, entry.runner).end()
         await store.schedule(self.bridge.settings.group, entries_out)
         await self._delete(chosen)
         self.bridge._wake_delays()

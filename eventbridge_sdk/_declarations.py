@@ -20,6 +20,7 @@ from ._event import Event
 from ._handlers import HandlerSignature
 from ._names import check_name
 from ._policies import RetryPolicy, Tolerance, check_tolerance
+from ._retention import Retention
 from .patterns import Pattern, compile_pattern
 from .sinks.base import Sink
 from .transforms import Transform, TransformSpec, compile_transform
@@ -490,12 +491,18 @@ class Bus:
     """
 
     def __init__(
-        self, bridge: EventBridge, name: str, delivery: Mapping[str, Any] | None = None
+        self,
+        bridge: EventBridge,
+        name: str,
+        delivery: Mapping[str, Any] | None = None,
+        retention: Retention | None = None,
     ) -> None:
         self.bridge = bridge
         self.name = name
         self.delivery: Mapping[str, Any] = delivery or {}
         """Delivery options declared on the bus: defaults for its rules' targets."""
+        self.retention = retention
+        """How long the bus keeps consumed events for replays (``None``: until consumed)."""
         self._rules: dict[str, Rule] = {}
 
     @property

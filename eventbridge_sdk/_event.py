@@ -360,9 +360,19 @@ class Event:
 
     def to_json(self) -> bytes:
         """Encode the event in the CloudEvents JSON format (UTF-8 bytes)."""
+        return self._encoded(self._form(self.time))
+
+    def _to_json_with(self, extensions: Mapping[str, Any]) -> bytes:
+        """:meth:`to_json` with extension attributes added (a publish's trace context), the
+        event itself left as it is."""
+        form = self._form(self.time)
+        form.update(extensions)
+        return self._encoded(form)
+
+    def _encoded(self, form: dict[str, Any]) -> bytes:
         try:
             # orjson writes the datetime itself, in the same RFC 3339 form as to_dict().
-            body = orjson.dumps(self._form(self.time), option=orjson.OPT_UTC_Z)
+            body = orjson.dumps(form, option=orjson.OPT_UTC_Z)
         except TypeError as exc:
             raise InvalidEventError(
                 f"event {self.id!r}: data cannot be encoded as JSON ({exc}); pass JSON-compatible "

@@ -14,7 +14,16 @@ def test_all_is_sorted_and_complete() -> None:
         (name for name in dir(eventbridge_sdk) if not name.startswith("_")),
         key=str.lower,
     )
-    submodules = {"http", "patterns", "runtime", "sinks", "stores", "testing", "transforms"}
+    submodules = {
+        "http",
+        "patterns",
+        "runtime",
+        "sinks",
+        "stores",
+        "telemetry",
+        "testing",
+        "transforms",
+    }
     submodules.add("annotations")  # from __future__ import annotations
     assert eventbridge_sdk.__all__ == sorted(eventbridge_sdk.__all__, key=str.lower)
     assert [n for n in public if n not in submodules] == eventbridge_sdk.__all__

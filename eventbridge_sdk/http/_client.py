@@ -39,7 +39,7 @@ from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from types import TracebackType
-from typing import Any, ClassVar, Generic, Literal, Self, TypeVar, get_args
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Self, TypeVar, get_args
 
 import httpx
 import orjson
@@ -55,7 +55,12 @@ from .._errors import (
 from .._event import Event
 from .._names import check_name
 from .._policies import RetryPolicy
+from .._settings import TelemetrySettings
+from ..telemetry import resolve_telemetry
 from ._binding import _BATCH_HEADER, _STRUCTURED_HEADER, HttpMessage, to_binary
+
+if TYPE_CHECKING:
+    from ..telemetry._otel import Telemetry
 
 __all__ = [
     "DEFAULT_CLIENT_RETRY",
@@ -355,9 +360,11 @@ class _Call:
     """The state of one ``put_events`` call: an entry per event as answers come in, and the
     first request-level failure (after which no further request starts)."""
 
-    __slots__ = ("entries", "failure", "ids", "requests", "url", "where")
+    __slots__ = ("entries", "failure", "ids", "requests", "span", "url", "where")
 
     def __init__(self, where: str, url: str, ids: list[str]) -> None:
+        self.span: Any = None
+        """The ``send`` span of the call when tracing is on."""
         self.where = where
         self.url = url
         self.ids = ids
@@ -519,6 +526,7 @@ class _ClientBase(Generic[_TransportT, _HttpT]):
         headers: Mapping[str, str] | None = None,
         transport: _TransportT | None = None,
         http_client: _HttpT | None = None,
+        tracer_provider: Any = None,
     ) -> None:
         self.base_url = _check_base_url(base_url)
         api_key = _credential(api_key, "api_key")
@@ -571,6 +579,13 @@ class _ClientBase(Generic[_TransportT, _HttpT]):
             self._http = self._new_http(timeout, transport)
             self._owns_http = True
         self._closed = False
+        self._telemetry: Telemetry | None = None
+        self._telemetry_resolved = False
+        if tracer_provider is not None:
+            from ..telemetry._otel import Telemetry
+
+            self._telemetry = Telemetry(tracer_provider, None, group="")
+            self._telemetry_resolved = True
 
     def _new_http(self, timeout: float | httpx.Timeout, transport: _TransportT | None) -> _HttpT:
         raise NotImplementedError
@@ -604,8 +619,17 @@ class _ClientBase(Generic[_TransportT, _HttpT]):
             )
         total = len(items)
         accepted = [_as_event(item, index, total, bus) for index, item in enumerate(items)]
+        span = None
+        if not self._telemetry_resolved:
+            self._telemetry = resolve_telemetry(TelemetrySettings(), group="")
+            self._telemetry_resolved = True
+        if self._telemetry is not None and self._telemetry.tracer is not None:
+            # The creation context of the events that have none: this call's span.
+            span = self._telemetry.send_span(bus, accepted)
+            accepted = self._telemetry.stamp(accepted, span)
         parts = [_encode(event, index, total, bus) for index, event in enumerate(accepted)]
         call = _Call(where, f"{self.base_url}/buses/{bus}/events", [e.id for e in accepted])
+        call.span = span
         if mode == "auto":
             mode = "binary" if total == 1 else "batch"
         sendable: list[int] = []
@@ -748,8 +772,29 @@ class _ClientBase(Generic[_TransportT, _HttpT]):
             detail=detail,
         )
 
-    def _request_headers(self, message: HttpMessage) -> dict[str, str]:
-        return {**self._headers, **message.headers}
+    def _request_headers(self, message: HttpMessage, call: _Call) -> dict[str, str]:
+        headers = {**self._headers, **message.headers}
+        if call.span is not None and self._telemetry is not None:
+            self._telemetry.inject(headers, call.span)  # this hop's context
+        return headers
+
+    def _finish(self, call: _Call, error: BaseException | None) -> PutEventsResult:
+        """The call's result (or ``error`` raised), its span ended with the outcome."""
+        span = call.span
+        if error is not None:
+            if span is not None and self._telemetry is not None:
+                self._telemetry.end(span, None, error)
+            raise error
+        try:
+            result = call.result()
+        except BaseException as exc:
+            if span is not None and self._telemetry is not None:
+                self._telemetry.end(span, None, exc)
+            raise
+        if span is not None:
+            span.set_attribute("eventbridge.failed_entry_count", result.failed_entry_count)
+            span.end()
+        return result
 
 
 # -- the clients -----------------------------------------------------------------------------
@@ -769,7 +814,11 @@ class AsyncEventBridgeClient(_ClientBase[httpx.AsyncBaseTransport, httpx.AsyncCl
       ``max_retry_after`` seconds ends the retries;
     - ``max_batch_events``, ``max_batch_bytes``: how batches are split; ``max_event_bytes``: an
       event larger than this (its CloudEvents JSON) is not sent but answered ``EventTooLarge``;
-    - ``concurrency``: requests in flight at once when a call makes several.
+    - ``concurrency``: requests in flight at once when a call makes several;
+    - ``tracer_provider``: an OpenTelemetry ``TracerProvider`` to trace with (by default the
+      global one, when the application set it): each call is a ``send`` span, whose context
+      becomes the ``traceparent`` of the events that have none and goes in each request's
+      ``traceparent`` header.
 
     Example::
 
@@ -806,6 +855,13 @@ class AsyncEventBridgeClient(_ClientBase[httpx.AsyncBaseTransport, httpx.AsyncCl
             print(result.failed_entry_count, result.event_ids)
         """
         call = self._prepare(bus, events, mode)
+        try:
+            await self._work_all(call)
+        except BaseException as exc:
+            return self._finish(call, exc)
+        return self._finish(call, None)
+
+    async def _work_all(self, call: _Call) -> None:
         pending = call.pending()
         workers = min(self.concurrency, len(call.requests))
         if workers == 1:
@@ -819,7 +875,6 @@ class AsyncEventBridgeClient(_ClientBase[httpx.AsyncBaseTransport, httpx.AsyncCl
                 # Not a group: the caller made one call. (PublishErrors never get here.)
                 first = errors.exceptions[0]
                 raise first from first.__cause__
-        return call.result()
 
     async def publish(
         self,
@@ -850,7 +905,7 @@ class AsyncEventBridgeClient(_ClientBase[httpx.AsyncBaseTransport, httpx.AsyncCl
                 if isinstance(step, HttpMessage):
                     try:
                         reply = await self._http.post(
-                            call.url, content=step.body, headers=self._request_headers(step)
+                            call.url, content=step.body, headers=self._request_headers(step, call)
                         )
                     except httpx.TransportError as exc:
                         reply = exc
@@ -914,20 +969,23 @@ class EventBridgeClient(_ClientBase[httpx.BaseTransport, httpx.Client]):
             result = client.put_events("orders", {"type": "order.created", "source": "/shop"})
         """
         call = self._prepare(bus, events, mode)
-        for request in call.pending():
-            exchange = self._exchange(call, request)
-            step = next(exchange)
-            while True:
-                if isinstance(step, HttpMessage):
-                    reply = self._send(call.url, step)
-                else:
-                    _sleep(step)
-                    reply = None
-                try:
-                    step = exchange.send(reply)
-                except StopIteration:
-                    break
-        return call.result()
+        try:
+            for request in call.pending():
+                exchange = self._exchange(call, request)
+                step = next(exchange)
+                while True:
+                    if isinstance(step, HttpMessage):
+                        reply = self._send(call, step)
+                    else:
+                        _sleep(step)
+                        reply = None
+                    try:
+                        step = exchange.send(reply)
+                    except StopIteration:
+                        break
+        except BaseException as exc:
+            return self._finish(call, exc)
+        return self._finish(call, None)
 
     def publish(
         self,
@@ -945,10 +1003,10 @@ class EventBridgeClient(_ClientBase[httpx.BaseTransport, httpx.Client]):
         """
         return _ids_or_raise(self.put_events(bus, events, mode=mode), f"publish to bus {bus!r}")
 
-    def _send(self, url: str, message: HttpMessage) -> httpx.Response | httpx.TransportError:
+    def _send(self, call: _Call, message: HttpMessage) -> httpx.Response | httpx.TransportError:
         try:
             return self._http.post(
-                url, content=message.body, headers=self._request_headers(message)
+                call.url, content=message.body, headers=self._request_headers(message, call)
             )
         except httpx.TransportError as exc:
             return exc

@@ -32,7 +32,10 @@ from .._settings import GatewaySettings
 from ._binding import HeadersInput, UnsupportedContentTypeError, decode_http
 
 if TYPE_CHECKING:
+    from opentelemetry.trace import Span
+
     from .._app import EventBridge
+    from ..telemetry._otel import Telemetry
 
 __all__ = ["Gateway", "GatewayResponse"]
 
@@ -217,18 +220,82 @@ class Gateway:
             for name, value in (headers.items() if isinstance(headers, Mapping) else headers)
         }
         refused = self.check_request(bus, fields, len(body))
+        return await self._answer(bus, fields, headers, body, refused)
+
+    async def _answer(
+        self,
+        bus: str,
+        fields: Mapping[str, str],
+        headers: HeadersInput,
+        body: bytes,
+        refused: GatewayResponse | None,
+    ) -> GatewayResponse:
+        """The answer to a request: ``refused`` if a check refused it, else the ingest's."""
+        telemetry = self.bridge.telemetry
+        if telemetry is not None:
+            return await self._measured(telemetry, bus, fields, headers, body, refused)
         if refused is not None:
             return refused
         return await self._ingest(bus, headers, body)
 
-    async def _ingest(self, bus: str, headers: HeadersInput, body: bytes) -> GatewayResponse:
+    async def _measured(
+        self,
+        telemetry: Telemetry,
+        bus: str,
+        fields: Mapping[str, str],
+        headers: HeadersInput,
+        body: bytes,
+        refused: GatewayResponse | None,
+    ) -> GatewayResponse:
+        """:meth:`_ingest` under a SERVER ``receive`` span, child of the request's
+        ``traceparent``; events without a creation context get the span's."""
+        span = telemetry.receive_span(bus, fields, ()) if telemetry.tracer is not None else None
+        counts = [0, 0]  # accepted, rejected
+        try:
+            answer = refused or await self._ingest(bus, headers, body, telemetry, span, counts)
+        except BaseException as exc:
+            if span is not None:
+                telemetry.end(span, None, exc)
+            raise
+        if refused is not None:
+            counts[1] += 1
+        if span is not None:
+            span.set_attribute("eventbridge.gateway.accepted", counts[0])
+            code = orjson.loads(answer.body).get("code") if answer.status >= 400 else None
+            telemetry.server_done(span, answer.status, code)
+        if telemetry.metered:
+            for outcome, count in zip(("accepted", "rejected"), counts, strict=True):
+                if count:
+                    telemetry.received.add(
+                        count,
+                        {
+                            "messaging.system": "eventbridge",
+                            "messaging.destination.name": bus,
+                            "eventbridge.outcome": outcome,
+                        },
+                    )
+        return answer
+
+    async def _ingest(
+        self,
+        bus: str,
+        headers: HeadersInput,
+        body: bytes,
+        telemetry: Telemetry | None = None,
+        span: Span | None = None,
+        counts: list[int] | None = None,
+    ) -> GatewayResponse:
+        counts = counts if counts is not None else [0, 0]
         try:
             decoded = decode_http(headers, body)
         except UnsupportedContentTypeError as exc:
+            counts[1] += 1
             return _problem(415, "UnsupportedMediaType", str(exc))
         except InvalidEventError as exc:
+            counts[1] += 1
             return _problem(400, "InvalidEvent", str(exc))
         entries = decoded.entries
+        counts[1] += len(entries)  # until accepted
         limits = self.settings
         if len(entries) > limits.max_batch_events:
             return _problem(
@@ -279,6 +346,14 @@ class Gateway:
                 failed_entry_count=failed,
                 entries=results,
             )
+        if span is not None and telemetry is not None:
+            telemetry.add_links(span, accepted)
+            stamped = telemetry.stamp(accepted, span)
+            bodies = [
+                body if new is old else new.to_json()
+                for body, new, old in zip(bodies, stamped, accepted, strict=True)
+            ]
+            accepted = stamped
         try:
             await self.bridge._append(bus, accepted, bodies)
         except StoreError as exc:
@@ -289,6 +364,8 @@ class Gateway:
                 "the events could not be stored; nothing was stored, try again",
                 headers={"retry-after": "1"},
             )
+        counts[0] += len(accepted)
+        counts[1] -= len(accepted)
         return GatewayResponse(
             200,
             orjson.dumps({"failed_entry_count": failed, "entries": results}),
@@ -341,22 +418,19 @@ class Gateway:
             await _send(send, _problem(400, "InvalidRequest", "Content-Length is not a number"))
             return
         refused = self.check_request(bus, fields, length)
-        if refused is not None:
-            await _send(send, refused)
-            return
-        body = await _read_body(receive, self.settings.max_request_size)
-        if body is None:
-            await _send(
-                send,
-                _problem(
+        body = b""
+        if refused is None:
+            read = await _read_body(receive, self.settings.max_request_size)
+            if read is None:
+                refused = _problem(
                     413,
                     "RequestTooLarge",
                     f"the request body exceeds {self.settings.max_request_size} bytes, the most "
                     "this gateway takes per request (split the batch)",
-                ),
-            )
-            return
-        await _send(send, await self._ingest(bus, raw_headers, body))
+                )
+            else:
+                body = read
+        await _send(send, await self._answer(bus, fields, raw_headers, body, refused))
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

@@ -21,7 +21,7 @@ import logging
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -32,6 +32,9 @@ from ._tasks import cancel_all, durably, supervised
 from .delays import DelayScheduler, encode_backlog
 from .offsets import AckTracker, OffsetTracker
 from .runner import Runner
+
+if TYPE_CHECKING:
+    from ..telemetry._otel import Telemetry
 
 __all__ = ["BusPipeline", "PipelineOptions"]
 
@@ -70,8 +73,11 @@ class BusPipeline:
         rules: Sequence[tuple[str, Pattern, Sequence[Runner]]],
         tracker: OffsetTracker | AckTracker,
         delays: DelayScheduler,
+        *,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.bus = bus
+        self.telemetry = telemetry
         self.store = store
         self.options = options
         self.tracker = tracker
@@ -150,6 +156,9 @@ class BusPipeline:
         limit = self.options.buffer_size
         loads = orjson.loads
         spills: list[tuple[Runner, Record]] = []
+        telemetry = self.telemetry
+        tracing = telemetry is not None and telemetry.tracer is not None
+        traced: list[dict[str, Any]] = []  # the matched events' forms, for the dispatch span
         while True:
             records = await buffer.get()
             if records is None:
@@ -165,6 +174,8 @@ class BusPipeline:
                 if not matched:
                     tracker.track(record, 0)
                     continue
+                if tracing:
+                    traced.append(event)
                 runners = (
                     routes[matched[0]].runners
                     if len(matched) == 1
@@ -187,6 +198,27 @@ class BusPipeline:
                 await self._spill(spills)
             if self._unseen:
                 self._unseen.popleft()
+            if telemetry is not None:
+                self._measure(telemetry, records, traced)
+                traced = []
+
+    def _measure(
+        self, telemetry: Telemetry, records: Sequence[Record], traced: list[dict[str, Any]]
+    ) -> None:
+        """A batch was dispatched: its span, and the count of events read."""
+        if telemetry.tracer is not None:
+            telemetry.dispatch_span(self.bus, len(records), len(traced), traced)
+        if telemetry.metered:
+            telemetry.consumed.add(len(records), self._consumed_attributes)
+
+    @functools.cached_property
+    def _consumed_attributes(self) -> dict[str, str]:
+        return {
+            "messaging.system": "eventbridge",
+            "messaging.operation.name": "receive",
+            "messaging.destination.name": self.bus,
+            "messaging.consumer.group.name": self.options.group,
+        }
 
     async def _spill(self, spills: list[tuple[Runner, Record]]) -> None:
         """Hand records that full or paused runners refused to the delay queue, due now.

@@ -21,11 +21,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 
@@ -34,11 +35,15 @@ from .._event import Event
 from .._policies import DeadLetter, DeliveryPolicy, Drop, Retry
 from ..sinks.base import BatchError, Delivery, Sink
 from ..stores.base import Claimed, Delayed, Record
+from ..telemetry import trace_id_of
 from ..transforms import Transform, TransformContext
 from ._tasks import durably
 from .delays import Backlog, DelayScheduler, Envelope, encode_envelope, read_backlog
 from .offsets import AckTracker, OffsetTracker
 from .pool import DELIVERING, DeliveryPool
+
+if TYPE_CHECKING:
+    from ..telemetry._otel import Telemetry
 
 __all__ = [
     "DELIVERING",
@@ -77,6 +82,7 @@ class Pause(NamedTuple):
 class RunnerCounts:
     """What a runner did since the worker started."""
 
+    matched: int = 0
     delivered: int = 0
     failed_attempts: int = 0
     retried: int = 0
@@ -154,8 +160,13 @@ class Runner:
         observers: list[DeliveryObserver] | None = None,
         rng: random.Random | None = None,
         pool: DeliveryPool | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.bus, self.rule, self.target = bus, rule, target
+        self.telemetry = telemetry
+        # A sink that traces each delivery itself (a handler's) gets no span per put.
+        self._span_puts = telemetry is not None and telemetry.tracer is not None
+        self._span_puts = self._span_puts and not getattr(sink, "traces_deliveries", False)
         self.name = f"{bus}/{rule}/{target}"
         self.sink = sink
         self.tracker = tracker
@@ -185,6 +196,7 @@ class Runner:
         self._drained: asyncio.Future[None] | None = None
         """Created by :meth:`drain` while it waits; resolved when nothing is unfinished."""
         self.counts = RunnerCounts()
+        self._metric_attributes: dict[str, Any] | None = None
         self.spilling = False
         """New records go to the delay queue while an earlier backlog waits there (order)."""
         self.spills_in_flight = 0
@@ -214,6 +226,7 @@ class Runner:
         """Queue a record if the runner takes it now (it then owns ``form``). ``False``: it is
         full, paused, or a backlog of its waits in the store and goes first; the caller spills
         the record to the delay queue."""
+        self.counts.matched += 1
         queue = self.queue
         if self.spilling or self.paused is not None or len(queue) >= self.queue_size:
             self.spilling = self.paused is None
@@ -350,18 +363,10 @@ class Runner:
                     unsent.append((item, delivery, error))
             errors: dict[int, BaseException] | None = None
             if batch:
-                try:
-                    await self.sink.put(batch)
-                except asyncio.CancelledError as exc:
-                    task = asyncio.current_task()
-                    if task is not None and task.cancelling():
-                        raise  # the runner is stopping
-                    # The handler's own work was cancelled: a failed delivery, not a stop.
-                    errors = dict.fromkeys(range(len(batch)), exc)
-                except BatchError as exc:
-                    errors = exc.failures
-                except (Exception, Retry, DeadLetter, Drop) as exc:
-                    errors = dict.fromkeys(range(len(batch)), exc)
+                if self.telemetry is None:
+                    errors = await self._put_batch(batch)
+                else:
+                    errors = await self._measured_put(self.telemetry, batch)
             if errors is None:  # the common case: everything sent was delivered
                 if self.observers:
                     for delivery in batch:
@@ -387,6 +392,79 @@ class Runner:
             self.delays.wake()
         if self.queue and not self.scheduled:
             self._schedule()
+
+    async def _put_batch(self, batch: list[Delivery]) -> dict[int, BaseException] | None:
+        """Hand ``batch`` to the sink; the failed deliveries by index (``None``: none)."""
+        try:
+            await self.sink.put(batch)
+        except asyncio.CancelledError as exc:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # the runner is stopping
+            # The handler's own work was cancelled: a failed delivery, not a stop.
+            return dict.fromkeys(range(len(batch)), exc)
+        except BatchError as exc:
+            return exc.failures
+        except (Exception, Retry, DeadLetter, Drop) as exc:
+            return dict.fromkeys(range(len(batch)), exc)
+        return None
+
+    async def _measured_put(
+        self, telemetry: Telemetry, batch: list[Delivery]
+    ) -> dict[int, BaseException] | None:
+        """:meth:`_put_batch` under a ``process`` span (current while the sink works, so that its
+        requests carry it), with the delivery's duration and latency recorded."""
+        span = token = None
+        if self._span_puts:
+            events = [delivery.event for delivery in batch]
+            span = telemetry.process_span(
+                self.bus, self.rule, self.target, events, batch[0].attempt
+            )
+            token = telemetry.use(span)
+        started = time.perf_counter()
+        errors: dict[int, BaseException] | None = None
+        raised: BaseException | None = None
+        try:
+            errors = await self._put_batch(batch)
+            return errors
+        except BaseException as exc:
+            raised = exc
+            raise
+        finally:
+            first = raised or (next(iter(errors.values())) if errors else None)
+            if span is not None:
+                if errors and len(batch) > 1:
+                    span.set_attribute("eventbridge.delivery.failed_count", len(errors))
+                telemetry.end(span, token, first)
+            if telemetry.metered:
+                self._record(telemetry, batch, errors, first, time.perf_counter() - started)
+
+    def _record(
+        self,
+        telemetry: Telemetry,
+        batch: list[Delivery],
+        errors: dict[int, BaseException] | None,
+        first: BaseException | None,
+        elapsed: float,
+    ) -> None:
+        attributes = self._metric_attributes
+        if attributes is None:
+            from ..telemetry._otel import runner_attributes
+
+            attributes = self._metric_attributes = runner_attributes(
+                self.bus, self.rule, self.target
+            )
+        if first is not None:
+            attributes = {**attributes, "error.type": type(first).__qualname__}
+        telemetry.process_duration.record(elapsed, attributes)
+        # One latency per delivery call, of its oldest event delivered: a value per event
+        # would cost more than the delivery of a fast handler's batch.
+        for index, delivery in enumerate(batch):
+            sent = delivery.event.time
+            if sent is not None and (errors is None or index not in errors):
+                latency = max(time.time() - sent.timestamp(), 0.0)
+                telemetry.latency.record(latency, attributes)
+                break
 
     async def _outcome(
         self, item: _Item, delivery: Delivery | None, error: BaseException | None
@@ -511,7 +589,18 @@ class Runner:
             )  # fmt: skip
             return
         event = self._dead_letter(body, error, reason, attempt, first, now)
-        await durably(f"target {self.name}: dead-lettering", self.publish, dead_letter, [event])
+        telemetry = self.telemetry
+        if telemetry is not None and telemetry.tracer is not None:
+            span = telemetry.dead_letter_span(event, dead_letter, reason, attempt, self.name)
+            token = telemetry.use(span)
+            try:
+                await durably(
+                    f"target {self.name}: dead-lettering", self.publish, dead_letter, [event]
+                )
+            finally:
+                telemetry.end(span, token)
+        else:
+            await durably(f"target {self.name}: dead-lettering", self.publish, dead_letter, [event])
         self.counts.dead_lettered += 1
         self._log_failure(
             delivery, error, f"dead-lettered to bus {dead_letter!r} ({reason})", attempt
@@ -609,6 +698,7 @@ class Runner:
         final: bool = True,
     ) -> None:
         event_id = delivery.event.id if delivery is not None else "?"
+        trace_id = trace_id_of(delivery.event.extensions) if delivery is not None else None
         # A traceback on the first failure and the last; retries in between say one line.
         # An endpoint's answer (log_traceback False) says everything; a stack adds nothing.
         trace = (
@@ -633,6 +723,7 @@ class Runner:
                 "eventbridge_target": self.target,
                 "eventbridge_event_id": event_id,
                 "eventbridge_attempt": attempt,
+                "trace_id": trace_id,
             },
         )
 

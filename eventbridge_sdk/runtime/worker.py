@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._errors import RuntimeStateError
 from .._event import Event
@@ -23,11 +23,15 @@ from ..patterns import Pattern
 from ..sinks.base import Sink, SinkContext
 from ..stores.base import Store
 from ..transforms import Transform
+from ._tasks import supervised
 from .delays import Clock, DelayScheduler
 from .offsets import AckTracker, OffsetTracker
 from .pipeline import BusPipeline, PipelineOptions
 from .pool import DeliveryPool
 from .runner import DeliveryObserver, Runner
+
+if TYPE_CHECKING:
+    from ..telemetry._otel import Telemetry
 
 __all__ = ["BusSpec", "RuleSpec", "TargetSpec", "Worker", "WorkerOptions"]
 
@@ -87,6 +91,10 @@ class WorkerOptions:
     """Seconds between looks at the delay queue when nothing wakes the scheduler sooner."""
     gc_freeze: bool = False
     """Freeze the objects alive at start out of the collector's full passes (``gc.freeze``)."""
+    telemetry: Telemetry | None = None
+    """OpenTelemetry spans and instruments (``None``: none)."""
+    telemetry_interval: float = 10.0
+    """Seconds between looks at the store's retry queues and lag for the gauges."""
 
 
 class Worker:
@@ -118,6 +126,7 @@ class Worker:
         """The tasks that run every runner's deliveries."""
         self._sinks: list[Sink] = []
         self._froze = False
+        self._gauges: asyncio.Task[None] | None = None
         self.running = False
 
     async def start(self) -> None:
@@ -137,7 +146,13 @@ class Worker:
                     ]
                     rules.append((rule.name, rule.pattern, runners))
                 self.pipelines[bus.name] = BusPipeline(
-                    bus.name, self.store, pipeline_options, rules, tracker, self.delays
+                    bus.name,
+                    self.store,
+                    pipeline_options,
+                    rules,
+                    tracker,
+                    self.delays,
+                    telemetry=self.options.telemetry,
                 )
             for pipeline in self.pipelines.values():
                 for runner in pipeline.runners:
@@ -161,6 +176,19 @@ class Worker:
             self.pipelines.clear()
             raise
         self.running = True
+        telemetry = self.options.telemetry
+        if telemetry is not None and telemetry.metered:
+            telemetry.attach(self)
+            self._gauges = supervised(self._refresh_gauges(telemetry), "eventbridge:gauges")
+
+    async def _refresh_gauges(self, telemetry: Telemetry) -> None:
+        """Keep the store's figures (retry queues, lag) fresh for the metric gauges."""
+        while True:
+            try:
+                await telemetry.refresh(self)
+            except Exception:
+                logger.warning("telemetry: reading the store's queues failed", exc_info=True)
+            await asyncio.sleep(self.options.telemetry_interval)
 
     async def _runner(
         self, bus: str, rule: str, target: TargetSpec, tracker: OffsetTracker | AckTracker
@@ -173,6 +201,7 @@ class Worker:
             executor=self.executor,
             publish=self.publish,
             concurrency=concurrency,
+            telemetry=self.options.telemetry,
         )
         await target.sink.start(context)
         self._sinks.append(target.sink)
@@ -191,6 +220,7 @@ class Worker:
             rate_limit=target.rate_limit,
             observers=list(self.options.observers),
             pool=self.pool,
+            telemetry=self.options.telemetry,
         )
 
     @property
@@ -245,6 +275,11 @@ class Worker:
             return True
         self.running = False
         drained = True
+        if self._gauges is not None:
+            self._gauges.cancel()
+            self._gauges = None
+        if self.options.telemetry is not None:
+            self.options.telemetry.detach(self)
         try:
             async with asyncio.timeout(timeout):
                 if settle is not None:

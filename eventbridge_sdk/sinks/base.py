@@ -58,6 +58,9 @@ class SinkContext:
     concurrency: int = 1
     """How many ``put`` calls the runtime may have in flight at once for this target (a sink
     that holds connections sizes its pool by it)."""
+    telemetry: Any = None
+    """The bridge's OpenTelemetry spans and instruments, ``None`` when off (a sink that makes
+    requests puts the current trace context in them)."""
 
     async def run_sync(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Run a blocking callable in the bounded thread pool and await its result."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import logging
 import time
@@ -42,6 +43,8 @@ class FunctionSink:
     """
 
     max_batch = 64
+    traces_deliveries = True
+    """With tracing on, each handler call gets its own ``process`` span (not one per batch)."""
 
     def __init__(
         self,
@@ -57,6 +60,7 @@ class FunctionSink:
         # A subclass that overrides call() (to trace or wrap each call) gets it called per event.
         self._calls_through = type(self).call is not FunctionSink.call
         self._context: SinkContext | None = None
+        self._telemetry: Any = None
         self._warned = False
 
     def __repr__(self) -> str:
@@ -64,10 +68,19 @@ class FunctionSink:
 
     async def start(self, context: SinkContext) -> None:
         self._context = context
+        telemetry = context.telemetry
+        self._telemetry = telemetry if telemetry is not None and telemetry.tracer else None
 
     async def put(self, batch: Sequence[Delivery]) -> None:
         """Call the handler for each delivery in order, publish what it returns, and fail only
         the deliveries whose handler raised (:class:`BatchError`)."""
+        if self._telemetry is None:
+            return await self._deliver(batch)
+        if len(batch) == 1:
+            return await self._put_traced(batch)
+        return await self._put_batch_traced(batch)
+
+    async def _deliver(self, batch: Sequence[Delivery]) -> None:
         outcomes: list[tuple[bool, Any]] | None = None
         if self._calls_through:
             invoke: Callable[[Event], Any] = self.call
@@ -99,6 +112,79 @@ class FunctionSink:
         if failures:
             raise BatchError(failures)
 
+    async def _put_batch_traced(self, batch: Sequence[Delivery]) -> None:
+        """:meth:`put` of several events under one ``process`` span, linked to their creation
+        contexts and current while the handler runs: a span per event would cost more than a
+        fast handler's delivery. Each failed event is a span event with its id and error."""
+        telemetry = self._telemetry
+        first = batch[0]
+        span = telemetry.process_span(
+            first.bus, first.rule, first.target, [d.event for d in batch], first.attempt
+        )
+        token = telemetry.use(span)
+        error: BaseException | None = None
+        try:
+            await self._deliver(batch)
+        except BatchError as exc:
+            for index, failure in exc.failures.items():
+                span.add_event(
+                    "delivery failed",
+                    {
+                        "cloudevents.event_id": batch[index].event.id,
+                        "error.type": type(failure).__qualname__,
+                    },
+                )
+            span.set_attribute("eventbridge.delivery.failed_count", len(exc.failures))
+            error = next(iter(exc.failures.values()))
+            raise
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            telemetry.end(span, token, error)
+
+    async def _put_traced(self, batch: Sequence[Delivery]) -> None:
+        """:meth:`put` with a ``process`` span per call, current while the handler runs (its
+        own spans are children); a synchronous handler's span is current in its thread."""
+        telemetry = self._telemetry
+        context = self._context
+        assert context is not None
+        failures: dict[int, BaseException] | None = None
+        for index, delivery in enumerate(batch):
+            span = telemetry.process_span(
+                delivery.bus, delivery.rule, delivery.target, [delivery.event], delivery.attempt
+            )
+            error: BaseException | None = None
+            token = telemetry.use(span)
+            try:
+                if self.signature.is_async or self._calls_through:
+                    returned = await self.call(delivery.event)
+                else:
+                    call = functools.partial(
+                        _in_span, telemetry, span, self._invoke, delivery.event
+                    )
+                    returned = await asyncio.get_running_loop().run_in_executor(
+                        context.executor, call
+                    )
+                if returned is not None:
+                    await self._returned(delivery, returned)
+            except asyncio.CancelledError as exc:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    error = exc
+                    raise
+                error = exc
+                failures = failures or {}
+                failures[index] = exc
+            except (Exception, DeliveryOutcome) as exc:
+                error = exc
+                failures = failures or {}
+                failures[index] = exc
+            finally:
+                telemetry.end(span, token, error)
+        if failures:
+            raise BatchError(failures)
+
     async def _in_pool(self, events: list[Event]) -> list[tuple[bool, Any]]:
         """Run a synchronous handler for a batch in as few hand-offs to the thread pool as a
         time budget allows: fast handlers take the whole batch in one, and a slow one gives its
@@ -109,6 +195,10 @@ class FunctionSink:
             rest = events[len(outcomes) :]
             if context is None:
                 outcomes += await asyncio.to_thread(self._call_all, rest)
+            elif self._telemetry is not None:  # the current span is current in the thread too
+                outcomes += await asyncio.get_running_loop().run_in_executor(
+                    context.executor, contextvars.copy_context().run, self._call_all, rest
+                )
             else:
                 outcomes += await asyncio.get_running_loop().run_in_executor(
                     context.executor, self._call_all, rest
@@ -194,3 +284,12 @@ class FunctionSink:
 
     async def stop(self) -> None:
         self._context = None
+
+
+def _in_span(telemetry: Any, span: Any, invoke: Callable[[Event], Any], event: Event) -> Any:
+    """Call a synchronous handler in a pool thread with ``span`` as the current span."""
+    token = telemetry.use(span)
+    try:
+        return invoke(event)
+    finally:
+        telemetry.release(token)

@@ -10,7 +10,7 @@ import re
 import ssl
 import time
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
@@ -179,6 +179,7 @@ class HttpTarget:
         self._idle: list[httpx.AsyncClient] = []
         self._ssl: ssl.SSLContext | None = None
         self._started = 0
+        self._telemetry: Any = None
 
     def __repr__(self) -> str:
         return f"HttpTarget({self.url!r}, mode={self.mode!r})"
@@ -187,6 +188,9 @@ class HttpTarget:
         # The same HttpTarget may serve several rules: its connections are shared, and closed
         # by the last stop.
         self._started += 1
+        telemetry = context.telemetry
+        if telemetry is not None and telemetry.tracer is not None:
+            self._telemetry = telemetry
         if self._started == 1 and self._transport is not None:
             self._shared = self._new_client(self._transport, None)
 
@@ -268,25 +272,48 @@ class HttpTarget:
             if self._signer is not None:
                 assert webhook_id is not None
                 sent.update(self._signer.headers(webhook_id, body))
-            try:
-                # httpx's timeout bounds each phase (connect, write, each read); this bounds
-                # the whole request, so a trickling endpoint cannot hold a delivery longer.
-                async with asyncio.timeout(self.timeout):
-                    response = await client.request(
-                        self.method, self.url, content=body, headers=sent, params=self.params
-                    )
-            except (httpx.TimeoutException, TimeoutError) as exc:
-                raise HttpDeliveryError(
-                    f"{self.method} {self.url} timed out after {self.timeout} s ({exc!r})"
-                ) from exc
-            except httpx.HTTPError as exc:
-                raise HttpDeliveryError(f"{self.method} {self.url} failed: {exc!r}") from exc
+            if self._telemetry is None:
+                response = await self._request(client, sent, body)
+            else:
+                response = await self._traced_request(self._telemetry, client, sent, body)
             status = response.status_code
             if 200 <= status < 300:
                 return
             if status in (401, 407) and attempt == 1 and self.auth and self.auth.invalidate(sent):
                 continue  # a fresh token, once
             raise self._failure(response)
+
+    async def _request(
+        self, client: httpx.AsyncClient, headers: dict[str, str], body: bytes
+    ) -> httpx.Response:
+        try:
+            # httpx's timeout bounds each phase (connect, write, each read); this bounds the
+            # whole request, so a trickling endpoint cannot hold a delivery longer.
+            async with asyncio.timeout(self.timeout):
+                return await client.request(
+                    self.method, self.url, content=body, headers=headers, params=self.params
+                )
+        except (httpx.TimeoutException, TimeoutError) as exc:
+            raise HttpDeliveryError(
+                f"{self.method} {self.url} timed out after {self.timeout} s ({exc!r})"
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise HttpDeliveryError(f"{self.method} {self.url} failed: {exc!r}") from exc
+
+    async def _traced_request(
+        self, telemetry: Any, client: httpx.AsyncClient, headers: dict[str, str], body: bytes
+    ) -> httpx.Response:
+        """:meth:`_request` under a CLIENT span whose context the request carries in its
+        ``traceparent`` header (the event's own ``ce-traceparent`` is left as it is)."""
+        span = telemetry.http_span(self.method, httpx.URL(self.url))
+        telemetry.inject(headers, span)
+        try:
+            response = await self._request(client, headers, body)
+        except BaseException as exc:
+            telemetry.http_done(span, None, exc)
+            raise
+        telemetry.http_done(span, response.status_code, None)
+        return response
 
     def _failure(self, response: httpx.Response) -> HttpDeliveryError:
         status = response.status_code

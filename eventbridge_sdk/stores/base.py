@@ -16,13 +16,17 @@ uses a runner's ``bus/rule/target`` name) that become due at a wall-clock time, 
 atomically with a lease, and are deleted when finished. Retries and a slow target's backlog live
 there, not in memory. Claims of a process that died are claimable again once their lease ends.
 
-Finally a store can be **browsed** without a consumer group (dead letters, inspection).
+Finally a store can be **browsed** without a consumer group (dead letters, inspection, the
+replay of an archive), and a bus can be given a :class:`~eventbridge_sdk.Retention`: its
+consumed events are then kept, up to an age and/or a count, instead of being pruned.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, Protocol, runtime_checkable
+
+from .._retention import Retention
 
 __all__ = ["BusStats", "Claimed", "DelayStats", "Delayed", "Position", "Record", "Store"]
 
@@ -130,7 +134,14 @@ class Store(Protocol):
     - ``read`` returns events of a bus after a position without any group; ``delete`` removes
       events from a bus (dead letters that were replayed or purged); ``stats`` sizes a bus.
     - Records from ``fetch`` and ``read`` carry ``appended``, the time the store appended them
-      (``None`` only for events stored before the store recorded it).
+      (``None`` only for events stored before the store recorded it); along a bus, append times
+      grow with the offsets (a replay finds a time window by bisecting ``read``).
+    - ``set_retention`` sets a bus's retention for this store object (and, where the store
+      keeps it on the server, for every process): pruning then removes a consumed event only
+      once it is older than ``max_age`` or not among the newest ``max_events``;
+      ``Retention()`` keeps consumed events for ever; ``None`` goes back to the store's
+      default. Retention never removes what a group has not finished or what a delay-queue
+      entry keeps.
     """
 
     url: str
@@ -193,3 +204,6 @@ class Store(Protocol):
 
     async def stats(self, bus: str, group: str | None = None) -> BusStats:
         """How far ``bus`` has been appended to, how much is kept, how much ``group`` owes."""
+
+    async def set_retention(self, bus: str, retention: Retention | None) -> None:
+        """Keep ``bus``'s consumed events as ``retention`` says (``None``: the default)."""

@@ -7,19 +7,26 @@ drop). A full bus that no consumer reads cannot make room, so appending to it ra
 :class:`StoreError` instead of waiting forever. An append with ``block=False`` (the runtime's,
 while it delivers) never waits: it may exceed ``capacity``, since the room it would wait for
 could only come from that delivery finishing.
+
+A bus given a :class:`~eventbridge_sdk.Retention` keeps its consumed events (up to its age and
+count limits, for replays); they do not count against ``capacity``, which bounds the events
+the groups have not committed yet. ``clock`` (``time.time``) stamps appends and measures ages;
+tests replace it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import heapq
 import itertools
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from urllib.parse import parse_qs, urlsplit
 
 from .._errors import ConfigurationError, StoreClosedError, StoreError
+from .._retention import Retention
 from .base import BusStats, Claimed, Delayed, DelayStats, Position, Record
 
 __all__ = ["MemoryStore"]
@@ -43,6 +50,7 @@ class _Log:
         "has_data",
         "has_room",
         "kept",
+        "retention",
         "times",
     )
 
@@ -53,6 +61,7 @@ class _Log:
         self.committed: dict[str, int] = {}
         self.deleted = 0
         self.kept: Counter[int] = Counter()  # offsets that delay-queue entries keep from
+        self.retention: Retention | None = None
         self.bind_to_loop()
 
     def bind_to_loop(self) -> None:
@@ -70,6 +79,14 @@ class _Log:
     def size(self) -> int:
         """Events kept."""
         return len(self.bodies) - self.deleted
+
+    @property
+    def load(self) -> int:
+        """Events that count against the capacity: all that are kept, or, on a bus with a
+        retention, those after the lowest committed offset (the archive does not count)."""
+        if self.retention is None or not self.committed:
+            return self.size
+        return self.end - 1 - max(min(self.committed.values()), self.base - 1)
 
     def records(self, begin: int, max_count: int) -> list[Record]:
         """Up to ``max_count`` kept events from offset ``begin`` on."""
@@ -92,19 +109,35 @@ class _Log:
                     break
         return out
 
-    def trim(self) -> None:
+    def trim(self, now: float) -> None:
         if not self.committed:
             return
         done = min(self.committed.values()) - self.base + 1
         if self.kept:
             done = min(done, min(self.kept) - self.base)
-        # Trim in chunks so that deleting from the front of the list stays amortised O(1).
-        if done > 0 and (done >= 4096 or done >= len(self.bodies) // 2):
+        retention = self.retention
+        if retention is not None:
+            done = min(done, self.expired(retention, now))
+            chunk = 1  # an archive is trimmed exactly: its limits are what users see
+        else:
+            # Trim in chunks so that deleting from the front of the list stays amortised O(1).
+            chunk = min(4096, len(self.bodies) // 2)
+        if done > 0 and done >= chunk:
             if self.deleted:
                 self.deleted -= self.bodies[:done].count(None)
             del self.bodies[:done]
             del self.times[:done]
             self.base += done
+
+    def expired(self, retention: Retention, now: float) -> int:
+        """How many of the oldest list slots are past the retention's limits."""
+        out = 0
+        if retention.max_events is not None:
+            out = len(self.bodies) - retention.max_events
+        age = retention.max_age_seconds
+        if age is not None:
+            out = max(out, bisect.bisect_left(self.times, now - age))
+        return out
 
 
 class _Entry:
@@ -207,6 +240,8 @@ class MemoryStore:
         if capacity < 1:
             raise ConfigurationError(f"store URL {url!r}: capacity must be at least 1")
         self.capacity = capacity
+        self.clock: Callable[[], float] = time.time
+        """Stamps appends and measures ages against retention (tests replace it)."""
         self._logs: dict[str, _Log] = {}
         self._cursors: dict[tuple[str, str], int] = {}
         self._delays: dict[str, _DelayQueue] = {}
@@ -239,7 +274,7 @@ class MemoryStore:
         positions: list[Position] = []
         start = 0
         while start < len(bodies):
-            while block and log.size >= self.capacity:
+            while block and log.load >= self.capacity:
                 if not log.committed:
                     # Nobody reads this bus, so waiting for room would wait forever.
                     raise StoreError(
@@ -250,13 +285,13 @@ class MemoryStore:
                 log.has_room.clear()
                 await log.has_room.wait()
                 log = self._log(bus)
-            room = self.capacity - log.size if block else len(bodies) - start
+            room = self.capacity - log.load if block else len(bodies) - start
             chunk = bodies[start : start + room]
             first = log.end
             # Copy to exact size: orjson's bytes keep their 4 KiB working buffer, which would
             # make each retained event cost 4 KiB instead of its length.
             log.bodies.extend(bytes(memoryview(body)) for body in chunk)
-            log.times.extend(itertools.repeat(time.time(), len(chunk)))
+            log.times.extend(itertools.repeat(self.clock(), len(chunk)))
             positions.extend(Position(0, first + i) for i in range(len(chunk)))
             start += len(chunk)
             log.has_data.set()
@@ -290,8 +325,8 @@ class MemoryStore:
         if offset is None or offset <= log.committed.get(group, 0):
             return
         log.committed[group] = offset
-        log.trim()
-        if log.size < self.capacity:
+        log.trim(self.clock())
+        if log.load < self.capacity:
             log.has_room.set()
 
     async def ack(self, bus: str, group: str, records: Sequence[Record]) -> None:
@@ -340,8 +375,8 @@ class MemoryStore:
                 log.kept[entry.keeps[2]] -= 1
                 if not log.kept[entry.keeps[2]]:
                     del log.kept[entry.keeps[2]]
-                log.trim()
-                if log.size < self.capacity:
+                log.trim(self.clock())
+                if log.load < self.capacity:
                     log.has_room.set()
 
     async def delayed(self, group: str) -> dict[str, DelayStats]:
@@ -361,9 +396,16 @@ class MemoryStore:
                 log.bodies[index] = None
                 removed += 1
         log.deleted += removed
-        if removed and log.size < self.capacity:
+        if removed and log.load < self.capacity:
             log.has_room.set()
         return removed
+
+    async def set_retention(self, bus: str, retention: Retention | None) -> None:
+        log = self._log(bus)
+        log.retention = retention
+        log.trim(self.clock())
+        if log.load < self.capacity:
+            log.has_room.set()
 
     async def stats(self, bus: str, group: str | None = None) -> BusStats:
         log = self._log(bus)

@@ -34,7 +34,13 @@ Not interest or work-queue retention: interest drops what no consumer is subscri
 of its durable consumers and the lowest offset a delay-queue entry keeps (the consumers are read
 first, the keeps after a sync of the mirror: an entry keeps an event from before the event is
 acknowledged). A bus no group reads is never purged. A group created after a purge starts at
-what is left, like a Redis group. Up to nats-server 2.9.14 a purge, even a partial one, made
+what is left, like a Redis group. A bus with a :class:`~eventbridge_sdk.Retention` is purged
+below that floor only where its events are also past one of the retention's limits
+(``max_events`` back from the last offset; ``max_age`` by the server's time stamps, against
+this process's clock): the stream's own ``max_age`` and ``max_msgs`` are not used, because the
+server would drop events no group has read yet. The retention lives in this store object: every
+process that appends to or reads the bus should declare it (the processes of one application
+do). Up to nats-server 2.9.14 a purge, even a partial one, made
 every consumer forget its unacknowledged deliveries (fixed by nats-server#3892 in 2.9.15), which
 would lose their redelivery; on those servers the store deletes the events one by one instead
 (published without replies and confirmed in chunks), which costs the server about a quarter of
@@ -94,6 +100,7 @@ import heapq
 import inspect
 import itertools
 import logging
+import math
 import os
 import re
 import ssl
@@ -101,6 +108,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -111,6 +119,7 @@ from nats.aio.msg import Msg
 from nats.js.api import Header
 
 from .._errors import ConfigurationError, StoreClosedError, StoreError
+from .._retention import Retention
 from ._urls import redacted, seconds, whole
 from .base import BusStats, Claimed, Delayed, DelayStats, Position, Record
 
@@ -1050,6 +1059,7 @@ class NatsStore:
         self._calls: _Requests | None = None
         self._closed = True
         self._buses: dict[str, _Bus] = {}
+        self._retention: dict[str, Retention] = {}
         self._readers: dict[tuple[str, str], _Reader] = {}
         self._mirrors: dict[str, _Mirror] = {}
         self._buckets: dict[str, asyncio.Future[None]] = {}
@@ -1356,7 +1366,7 @@ class NatsStore:
         self._appends_done.clear()
         try:
             state = await self._bus(bus)
-            if block and state.estimate >= self.maxlen:
+            if block and state.estimate >= self._bound(bus):
                 await self._wait_for_room(state)
             subject = state.subject
             replies = await self._requests().send(
@@ -1384,13 +1394,20 @@ class NatsStore:
             state.last_seq = max(state.last_seq, positions[-1].offset)
         return positions
 
+    def _bound(self, bus: str) -> float:
+        """The soft bound of a bus: ``maxlen``, plus its archive where it has a retention."""
+        retention = self._retention.get(bus)
+        if retention is None:
+            return self.maxlen
+        return math.inf if retention.max_events is None else self.maxlen + retention.max_events
+
     async def _wait_for_room(self, bus: _Bus) -> None:
         """Wait while the bus holds ``maxlen`` events and a group reads it."""
         while not self._closed:
             info = await self._api(f"STREAM.INFO.{bus.stream}", None, missing=(_STREAM_NOT_FOUND,))
             state = info.get("state", {})
             bus.observe(state)
-            if bus.base_messages < self.maxlen:
+            if bus.base_messages < self._bound(bus.name):
                 return
             if not state.get("consumer_count"):
                 raise StoreError(
@@ -1591,6 +1608,9 @@ class NatsStore:
             keep = mirror.min_keep(bus.name)
             if keep is not None:
                 floor = min(floor, keep)
+        retention = self._retention.get(bus.name)
+        if retention is not None:
+            floor = min(floor, await self._expired_below(bus, retention))
         if floor <= bus.purged_to + 1:
             return
         if self._purge_is_safe():
@@ -1601,6 +1621,38 @@ class NatsStore:
         bus.purged_to = floor - 1
         if removed:
             bus.room.set()
+
+    async def _expired_below(self, bus: _Bus, retention: Retention) -> int:
+        """The offset below which the bus's events are past the retention's limits (0: none):
+        ``max_events`` back from the last offset; ``max_age`` by the server's time stamps,
+        found with a consumer that starts by time (the server seeks it, one request)."""
+        below = 0
+        if retention.max_events is not None:
+            info = await self._api(f"STREAM.INFO.{bus.stream}", None)
+            below = int(info["state"]["last_seq"]) - retention.max_events + 1
+        age = retention.max_age_seconds
+        if age is not None:
+            start = datetime.fromtimestamp(time.time() - age, UTC)
+            data = await self._api(
+                f"CONSUMER.CREATE.{bus.stream}",
+                {
+                    "stream_name": bus.stream,
+                    "config": {
+                        "ack_policy": "none",
+                        "deliver_policy": "by_start_time",
+                        "opt_start_time": start.isoformat().replace("+00:00", "Z"),
+                        "inactive_threshold": int(30e9),
+                        "mem_storage": True,
+                        "num_replicas": 1,
+                    },
+                },
+            )
+            _raise_error(data, f"finding the expired events of bus {bus.name!r}")
+            with contextlib.suppress(StoreError):
+                await self._api(f"CONSUMER.DELETE.{bus.stream}.{data['name']}", None)
+            # The consumer starts at the first event appended at that time or later.
+            below = max(below, int(data["delivered"]["stream_seq"]) + 1)
+        return below
 
     def _purge_is_safe(self) -> bool:
         """Whether the server keeps the consumers' unacked deliveries across a purge: up to
@@ -1889,6 +1941,12 @@ class NatsStore:
         if removed and known is not None:
             known.room.set()
         return removed
+
+    async def set_retention(self, bus: str, retention: Retention | None) -> None:
+        if retention is None:
+            self._retention.pop(bus, None)
+        else:
+            self._retention[bus] = retention
 
     async def stats(self, bus: str, group: str | None = None) -> BusStats:
         self._client()

@@ -42,6 +42,10 @@ Pruning: the streams are never capped with ``MAXLEN`` (that drops entries nobody
 every ``prune_interval`` seconds after acknowledgements, a script trims each bus below the
 lowest of what every group still needs (its lowest pending entry, or the entry after the last
 one it was handed) and of what delay-queue entries keep. A bus no group reads is never trimmed.
+A bus with a :class:`~eventbridge_sdk.Retention` (kept in Redis at ``{prefix}:retention:{bus}``,
+so that every process prunes alike) is trimmed (``XTRIM MINID``) only below the first entry
+that is still within both of its limits as well: ``max_events`` counts back from the newest
+entry, ``max_age`` is measured by the server's clock against each entry's ``t``.
 
 Bound: ``maxlen`` is a soft bound per bus. ``append`` (``block=True``) waits while the bus holds
 ``maxlen`` entries and some group reads it, pruning when it can; when no group reads it (a
@@ -81,6 +85,7 @@ from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .._errors import ConfigurationError, StoreClosedError, StoreError
+from .._retention import Retention
 from ._leases import alive
 from ._urls import redacted, seconds, whole
 from .base import BusStats, Claimed, Delayed, DelayStats, Position, Record
@@ -130,8 +135,16 @@ def _text(value: bytes | str) -> str:
 _APPEND = """
 local bound = tonumber(ARGV[1])
 if bound > 0 and redis.call('XLEN', KEYS[1]) >= bound then
-  if #redis.call('XINFO', 'GROUPS', KEYS[1]) > 0 then return -1 end
-  return -2
+  local over = true
+  local retention = redis.call('GET', KEYS[2])
+  if retention then
+    local count = string.match(retention, ' (%S+)$')
+    over = count ~= '-' and redis.call('XLEN', KEYS[1]) >= bound + tonumber(count)
+  end
+  if over then
+    if #redis.call('XINFO', 'GROUPS', KEYS[1]) > 0 then return -1 end
+    return -2
+  end
 end
 local id
 local now = redis.call('TIME')
@@ -141,8 +154,10 @@ for i = 2, #ARGV do
 end
 return tonumber(string.sub(id, 3))
 """
-"""KEYS: the bus. ARGV: the bound (0: none), the bodies. Returns the last offset added, -1 when
-the bus is full and a group reads it, -2 when it is full and no group reads it."""
+"""KEYS: the bus, its retention. ARGV: the bound (0: none), the bodies. Returns the last offset
+added, -1 when the bus is full and a group reads it, -2 when it is full and no group reads it.
+On a bus with a retention the archive does not count: the bound grows by ``max_events``, and
+without ``max_events`` there is none."""
 
 _PRUNE = """
 local key = KEYS[1]
@@ -165,9 +180,43 @@ for _, g in ipairs(groups) do
 end
 local kept = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
 if #kept > 0 and tonumber(kept[2]) < floor then floor = tonumber(kept[2]) end
+local retention = redis.call('GET', KEYS[3])
+if retention then
+  local age, count = string.match(retention, '^(%S+) (%S+)$')
+  local last = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)
+  if #last == 0 then return 0 end
+  local top = tonumber(string.sub(last[1][1], 3))
+  local limit = 0
+  if count ~= '-' then limit = top - tonumber(count) + 1 end
+  if age ~= '-' then
+    local now = redis.call('TIME')
+    local cutoff = tonumber(now[1]) + tonumber(now[2]) / 1000000 - tonumber(age)
+    local low, high, best = 1, top + 1, top + 1
+    while low < high do
+      local mid = math.floor((low + high) / 2)
+      local e = redis.call('XRANGE', key, '0-' .. string.format('%d', mid), '+', 'COUNT', 1)
+      local seq = e[1] and tonumber(string.sub(e[1][1], 3))
+      if not seq or seq >= high then
+        high = mid
+      else
+        local t = e[1][2][4]
+        if not t or tonumber(t) < cutoff then
+          low = seq + 1
+        else
+          best, high = seq, mid
+        end
+      end
+    end
+    if best > limit then limit = best end
+  end
+  if limit < floor then floor = limit end
+end
+if floor < 1 then return 0 end
 return redis.call('XTRIM', key, 'MINID', '0-' .. string.format('%d', floor))
 """
-"""KEYS: the bus, its keeps. Trims what every group is done with and no entry keeps."""
+"""KEYS: the bus, its keeps, its retention. Trims what every group is done with and no entry
+keeps; on a bus with a retention (``"<max age s or -> <max events or ->"``), only what is also
+past one of its limits (the first entry young enough is found by bisecting the IDs)."""
 
 _TAKE = """
 local key, group, me, idle = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
@@ -640,6 +689,9 @@ class RedisStore:
     def _keeps_key(self, bus: str) -> str:
         return f"{self.prefix}:keeps:{bus}"
 
+    def _retention_key(self, bus: str) -> str:
+        return f"{self.prefix}:retention:{bus}"
+
     # -- appends ---------------------------------------------------------------------------
 
     async def append(
@@ -661,7 +713,9 @@ class RedisStore:
                 while True:
                     last = await self._call(
                         f"appending to bus {bus!r}",
-                        self._scripts["append"](keys=[key], args=[bound, *chunk]),
+                        self._scripts["append"](
+                            keys=[key, self._retention_key(bus)], args=[bound, *chunk]
+                        ),
                     )
                     if last >= 0:
                         break
@@ -702,7 +756,10 @@ class RedisStore:
         self._pruned_at[bus] = time.monotonic()
         trimmed: int = await self._call(
             f"pruning bus {bus!r}",
-            self._scripts["prune"](keys=[self._bus_key(bus), self._keeps_key(bus)], client=client),
+            self._scripts["prune"](
+                keys=[self._bus_key(bus), self._keeps_key(bus), self._retention_key(bus)],
+                client=client,
+            ),
         )
         if trimmed:
             room = self._room.get(bus)
@@ -1095,6 +1152,17 @@ class RedisStore:
             # Redis cannot tell after deletions in the unread part: count them as unread.
             lag = min(length, last - int(delivered[2:]))
         return BusStats(last, length, pel + lag)
+
+    async def set_retention(self, bus: str, retention: Retention | None) -> None:
+        client = self._check_open()
+        key = self._retention_key(bus)
+        if retention is None:
+            await self._call(f"clearing the retention of bus {bus!r}", client.delete(key))
+            return
+        age = retention.max_age_seconds
+        count = retention.max_events
+        value = f"{'-' if age is None else repr(age)} {'-' if count is None else count}"
+        await self._call(f"setting the retention of bus {bus!r}", client.set(key, value))
 
 
 def _raw(response: Any, **options: Any) -> Any:

@@ -28,7 +28,11 @@ a reader waits (a single pragma, no table read).
 
 Events every consumer group of a bus has committed are deleted every ``prune_interval``
 seconds (5), so the file stops growing once readers keep up; ``?retain=all`` keeps every event
-(for groups that will join later and want the history). SQLite reuses the freed pages.
+(for groups that will join later and want the history). SQLite reuses the freed pages. A bus
+given a :class:`~eventbridge_sdk.Retention` keeps its committed events until they are older
+than its ``max_age`` or not among its newest ``max_events`` (whatever ``retain`` says), pruned
+on the same schedule. ``clock`` (``time.time``) stamps appends and measures ages; tests replace
+it.
 
 Each consumer group has a delay queue in the same file (retries, a slow target's backlog); an
 entry claimed by a process that died is claimable again at once when the process was on this
@@ -54,6 +58,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .._errors import ConfigurationError, StoreClosedError, StoreError
+from .._retention import Retention, first_at_or_after
 from ._leases import LEASE_SCHEMA, Leases, alive
 from .base import BusStats, Claimed, Delayed, DelayStats, Position, Record
 
@@ -111,6 +116,8 @@ _PAGE_BYTES = 3000
 """Bytes of events per page written: a 4 KiB page, its index entries, the B-tree's free room."""
 _PRUNE_BATCH = 500
 """Events one pruning transaction deletes at most (about a millisecond)."""
+_NO_FLOOR = 1 << 62
+"""An offset above every event: pruning without a retention limit."""
 
 
 def _busy(exc: sqlite3.OperationalError) -> bool:
@@ -189,6 +196,9 @@ class SQLiteStore:
         if lease_ttl <= 0:
             raise ConfigurationError(f"store URL {url!r}: lease_ttl must be positive")
         self._leases = Leases(lease_ttl)
+        self.clock: Callable[[], float] = time.time
+        """Stamps appends and measures ages against retention (tests replace it)."""
+        self._retention: dict[str, Retention] = {}
         self._pruned_at: dict[str, float] = {}
         self._heartbeat: asyncio.Task[None] | None = None
         self._writer: sqlite3.Connection | None = None
@@ -518,7 +528,7 @@ class SQLiteStore:
     ) -> list[list[Position]]:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            now = time.time()  # once the file is locked: later transactions get later times
+            now = self.clock()  # once the file is locked: later transactions get later times
             # One statement for the whole batch: most batches are many single-event appends.
             conn.executemany(
                 "INSERT INTO eb_events (bus, body, appended) VALUES (?, ?, ?)",
@@ -639,7 +649,7 @@ class SQLiteStore:
         rows = [(bus, group, part, offset) for part, offset in offsets.items()]
         if rows:
             await self._write(self._commit_sync, rows, inline=True)
-            if self.retain == "consumed":
+            if self.retain == "consumed" or bus in self._retention:
                 await self._prune(bus)
             if not self._leases.fresh(bus, group):
                 await self._hold_lease(bus, group)
@@ -674,21 +684,51 @@ class SQLiteStore:
         if now - self._pruned_at.get(bus, 0.0) < self.prune_interval:
             return
         self._pruned_at[bus] = now
+        below = _NO_FLOOR
+        retention = self._retention.get(bus)
+        if retention is not None:
+            below = await self._expired_below(bus, retention)
         deleted = _PRUNE_BATCH
-        while deleted == _PRUNE_BATCH and not self._closed:
+        while deleted == _PRUNE_BATCH and not self._closed and below > 0:
             deleted = await self._write(
-                self._prune_batch, bus, pages=3 + _PRUNE_BATCH // 10, inline=True
+                self._prune_batch, bus, below, pages=3 + _PRUNE_BATCH // 10, inline=True
             )
             await asyncio.sleep(0)  # let the appends and reads waiting meanwhile go first
 
+    async def _expired_below(self, bus: str, retention: Retention) -> int:
+        """The offset below which the bus's events are past the retention's limits (0: none)."""
+        below = 0
+        if retention.max_events is not None:
+            below = await self._in(self._read_thread, self._beyond_sync, bus, retention.max_events)
+        age = retention.max_age_seconds
+        if age is not None:
+            last = (await self.stats(bus)).last_offset
+
+            async def probe(offset: int) -> tuple[int, float | None] | None:
+                found = await self.read(bus, after=offset - 1, max_count=1)
+                return (found[0].offset, found[0].appended) if found else None
+
+            below = max(below, await first_at_or_after(probe, 1, last + 1, self.clock() - age))
+        return below
+
+    def _beyond_sync(self, bus: str, count: int) -> int:
+        """The offset below which the bus's events are not among its newest ``count``."""
+        conn = self._reader
+        assert conn is not None
+        row = conn.execute(
+            "SELECT seq FROM eb_events WHERE bus = ? ORDER BY seq DESC LIMIT 1 OFFSET ?",
+            (bus, count),
+        ).fetchone()
+        return 0 if row is None else int(row[0]) + 1
+
     @staticmethod
-    def _prune_batch(conn: sqlite3.Connection, bus: str) -> int:
+    def _prune_batch(conn: sqlite3.Connection, bus: str, below: int) -> int:
         cursor = conn.execute(
             "DELETE FROM eb_events WHERE seq IN (SELECT seq FROM eb_events WHERE bus = ? AND "
             "seq <= (SELECT MIN(committed) FROM eb_offsets WHERE bus = ?) AND seq < "
             "COALESCE((SELECT MIN(keep_from) FROM eb_delayed WHERE keep_bus = ?), 1 << 62) "
-            "ORDER BY seq LIMIT ?)",
-            (bus, bus, bus, _PRUNE_BATCH),
+            "AND seq < ? ORDER BY seq LIMIT ?)",
+            (bus, bus, bus, below, _PRUNE_BATCH),
         )
         return int(cursor.rowcount)
 
@@ -808,6 +848,12 @@ class SQLiteStore:
     async def stats(self, bus: str, group: str | None = None) -> BusStats:
         self._check_open()
         return await self._in(self._read_thread, self._stats_sync, bus, group)
+
+    async def set_retention(self, bus: str, retention: Retention | None) -> None:
+        if retention is None:
+            self._retention.pop(bus, None)
+        else:
+            self._retention[bus] = retention
 
     def _stats_sync(self, bus: str, group: str | None) -> BusStats:
         conn = self._reader

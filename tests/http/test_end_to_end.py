@@ -4,13 +4,11 @@ delivers to a webhook receiver, and what the receiver gets is signed and decodes
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from cloudevents.core.bindings import http as ce_http
+from servers import serve, until
 
 from eventbridge_sdk import (
     AsyncEventBridgeClient,
@@ -51,30 +49,6 @@ class Receiver:
         self.arrived.set()
 
 
-@contextlib.asynccontextmanager
-async def serve(app: Any) -> AsyncIterator[str]:
-    """Run ``app`` on a real uvicorn server on a free port of 127.0.0.1; yield its base URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="auto")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()  # raises what stopped the server
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-
-
-async def _until(condition: Any, timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():  # noqa: ASYNC110 - a test polls what the servers expose
-            await asyncio.sleep(0.01)
-
-
 async def test_client_to_gateway_to_webhook(tmp_path: Path) -> None:
     secret = generate_webhook_secret()
     receiver = Receiver(secret, fail_first=1)
@@ -110,7 +84,7 @@ async def test_client_to_gateway_to_webhook(tmp_path: Path) -> None:
                     "orders", {"type": "order.created", "source": "/shop"}
                 )  # one binary-mode event no rule matches
                 assert ignored.failed_entry_count == 0
-            await _until(lambda: len(receiver.requests) >= 4)  # three events, one 503 retried
+            await until(lambda: len(receiver.requests) >= 4)  # three events, one 503 retried
         assert not bridge.running  # the lifespan's shutdown stopped it
 
     received = {}

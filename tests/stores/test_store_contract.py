@@ -17,6 +17,7 @@ import pytest
 import services
 from services import fetch_until
 
+from eventbridge_sdk import Retention
 from eventbridge_sdk.stores import MemoryStore, Store, open_store
 from eventbridge_sdk.stores.base import Delayed, Position, Record
 
@@ -451,3 +452,76 @@ async def test_stats_size_a_bus_and_what_a_group_owes(store: Store) -> None:
         await store.fetch("orders", "g", max_count=1, timeout=0.1)
         await store.commit("orders", "g", {0: positions[0].offset})
         assert (await store.stats("orders", "g")).pending == 2
+
+
+async def test_read_gives_append_times_that_grow_with_offsets(store: Store) -> None:
+    # A replay finds its time window by bisecting read() on append times.
+    for body in (b"a", b"b", b"c"):
+        await store.append("orders", [body])
+    records = await store.read("orders", after=0, max_count=10)
+    times = [r.appended for r in records]
+    assert None not in times
+    assert times == sorted(times)  # type: ignore[type-var]
+    middle = await store.read("orders", after=records[0].offset, max_count=1)
+    assert [r.body for r in middle] == [b"b"]
+
+
+# -- retention -----------------------------------------------------------------------------
+
+
+async def settle(store: Store, bus: str, records: list[Record]) -> None:
+    """Tell the store that group ``g`` is done with ``records`` (a commit or an ack)."""
+    if store.acks:
+        await store.ack(bus, "g", records)
+    else:
+        await store.commit(bus, "g", {0: max(r.offset for r in records)})
+
+
+async def wait_retained(store: Store, bus: str, count: int, *, within: float = 10) -> list[bytes]:
+    """The bodies a bus keeps, once it keeps ``count`` (or when ``within`` seconds passed).
+
+    Ack stores may prune after the acknowledgement returns; an append and an ack give them
+    another moment to prune (the returned bodies leave out the events appended to do so)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        kept = [r.body for r in await store.read(bus, after=0, max_count=1000)]
+        if len(kept) <= count or loop.time() >= deadline:
+            return kept
+        await asyncio.sleep(0.05)
+
+
+async def test_a_bus_with_max_events_keeps_that_many_consumed_events(store: Store) -> None:
+    await store.set_retention("orders", Retention(max_events=3))
+    await store.append("orders", [b"%d" % i for i in range(10)])
+    records = await fetch_until(store, "orders", "g", count=10, within=5)
+    await settle(store, "orders", records)
+    assert await wait_retained(store, "orders", 3) == [b"7", b"8", b"9"]
+
+
+async def test_retention_never_removes_what_a_group_has_not_finished(store: Store) -> None:
+    await store.set_retention("orders", Retention(max_events=1))
+    await store.append("orders", [b"a", b"b", b"c", b"d"])
+    records = await fetch_until(store, "orders", "g", count=4, within=5)
+    await settle(store, "orders", records[:1])
+    assert await wait_retained(store, "orders", 3) == [b"b", b"c", b"d"]
+
+
+async def test_retention_without_limits_keeps_every_consumed_event(store: Store) -> None:
+    await store.set_retention("orders", Retention())
+    await store.set_retention("users", Retention(max_events=1))
+    await store.append("orders", [b"a", b"b"])
+    await store.append("users", [b"x", b"y"])
+    await settle(store, "orders", await fetch_until(store, "orders", "g", count=2, within=5))
+    await settle(store, "users", await fetch_until(store, "users", "g", count=2, within=5))
+    # The other bus was pruned, so pruning ran; the archive kept everything.
+    assert await wait_retained(store, "users", 1) == [b"y"]
+    assert [r.body for r in await store.read("orders", after=0, max_count=10)] == [b"a", b"b"]
+
+
+async def test_without_retention_consumed_events_are_pruned_again(store: Store) -> None:
+    await store.set_retention("orders", Retention())
+    await store.set_retention("orders", None)
+    await store.append("orders", [b"a", b"b"])
+    await settle(store, "orders", await fetch_until(store, "orders", "g", count=2, within=5))
+    assert await wait_retained(store, "orders", 0) == []
