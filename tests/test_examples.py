@@ -119,3 +119,100 @@ def test_retries_example_retries_dead_letters_and_replays(tmp_path: Path) -> Non
     assert "replayed 1 dead letter(s)" in out
     assert out.count("charge: charged o-2") == 1, out
     assert "status: 2 charged, 2 retries, 1 dead-lettered, 0 dead letters left" in out
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _serve_and_order(command: list[str], tmp_path: Path, port: int, **env: str) -> str:
+    """Start a web example, post two orders and a CloudEvent, wait for their deliveries, stop."""
+    import signal
+    import time
+
+    import httpx
+
+    from eventbridge_sdk import Event
+    from eventbridge_sdk.http import to_binary
+
+    out = tmp_path / "server.out"
+    with out.open("w") as sink:
+        server = subprocess.Popen(
+            command,
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_for(text: str) -> None:
+        deadline = time.monotonic() + 30
+        while text not in out.read_text():
+            assert server.poll() is None, out.read_text()
+            assert time.monotonic() < deadline, f"no {text!r} in:\n{out.read_text()}"
+            time.sleep(0.05)
+
+    try:
+        wait_for("Application startup complete")
+        url = f"http://127.0.0.1:{port}"
+        for order, total in ((1, 250), (2, 20)):
+            answer = httpx.post(
+                f"{url}/orders", json={"order": order, "customer": "ada", "total": total}
+            )
+            assert answer.status_code == 202, answer.text
+        headers, body = to_binary(
+            Event(
+                type="order.created",
+                source="/partner",
+                data={"order": 3, "customer": "bob", "total": 5},
+            )
+        )
+        answer = httpx.post(f"{url}/eventbridge/buses/orders/events", headers=headers, content=body)
+        assert answer.status_code == 200, answer.text
+        ready = httpx.get(f"{url}/eventbridge/health/ready")
+        assert ready.status_code == 200, ready.text
+        wait_for("warehouse: reserving stock for order 3 of bob")
+        wait_for("sales webhook: big order 1 totals 250")
+        wait_for("warehouse: reserving stock for order 2 of ada")
+        server.send_signal(signal.SIGTERM)
+        # uvicorn re-raises the signal once it has shut down cleanly.
+        assert server.wait(60) in (0, -signal.SIGTERM), out.read_text()
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    log = out.read_text()
+    assert "Application shutdown complete" in log
+    assert "warehouse: reserving stock for order 1 of ada" in log
+    assert "big order 2" not in log  # 20 is not a big order
+    return log
+
+
+def test_fastapi_example_publishes_from_a_route_and_delivers_to_handler_and_webhook(
+    tmp_path: Path,
+) -> None:
+    port = _free_port()
+    command = [sys.executable, str(EXAMPLES / "fastapi_app" / "app.py")]
+    _serve_and_order(command, tmp_path, port, PORT=str(port))
+    assert (tmp_path / ".eventbridge" / "shop.db").exists()
+
+
+def test_django_example_publishes_on_commit_and_delivers_to_handler_and_webhook(
+    tmp_path: Path,
+) -> None:
+    port = _free_port()
+    project = EXAMPLES / "django_project"
+    command = [sys.executable, "-m", "uvicorn", "--app-dir", str(project)]
+    command += ["shop_site.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
+    _serve_and_order(
+        command,
+        tmp_path,
+        port,
+        SALES_WEBHOOK_URL=f"http://127.0.0.1:{port}/hooks/sales",
+        DJANGO_SETTINGS_MODULE="shop_site.settings",
+    )
+    assert (tmp_path / ".eventbridge" / "shop.db").exists()

@@ -1,0 +1,7 @@
+from __future__ import annotations
+
+from django.db import models
+
+
+class Order(models.Model):
+    total = models.IntegerField()
