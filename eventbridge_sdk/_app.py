@@ -329,7 +329,11 @@ class EventBridge:
             if self._store is None:
                 store: Store = self._container.store()
                 await store.open()
-                await apply_retention(self, store)
+                try:
+                    await apply_retention(self, store)
+                except BaseException:
+                    await store.close()  # not kept: the next call opens it again
+                    raise
                 self._store = store
         return self._store
 
@@ -577,7 +581,7 @@ class EventBridge:
                 "" if drained else " before everything drained; the rest is redelivered later",
             )
         if self._telemetry is not None:
-            self._telemetry.flush()
+            await self._telemetry.flush()
         # The store object is kept (a restart reopens it); only its connections close.
         for store in [*self._retired_stores, *([self._store] if self._store else [])]:
             await store.close()

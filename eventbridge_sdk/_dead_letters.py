@@ -199,10 +199,17 @@ class DeadLetters:
             for entry in chosen
         ]
         telemetry = self.bridge.telemetry
+        spans = []
         if telemetry is not None and telemetry.tracer is not None:
-            for entry in chosen:
-                telemetry.replay_span(entry.event, entry.bus, entry.runner).end()
-        await store.schedule(self.bridge.settings.group, entries_out)
+            spans = [telemetry.replay_span(e.event, e.bus, e.runner) for e in chosen]
+        try:
+            await store.schedule(self.bridge.settings.group, entries_out)
+        except BaseException as exc:
+            for span in spans:
+                telemetry.end(span, None, exc)  # type: ignore[union-attr]
+            raise
+        for span in spans:
+            span.end()
         await self._delete(chosen)
         self.bridge._wake_delays()
         return len(chosen)

@@ -10,7 +10,8 @@ take, so the targets' retries, dead letters, concurrency and back pressure apply
 
 Exactly once: a page's envelopes are written by one ``Store.schedule`` call, and the next page
 starts after the last offset of the one before, so each event is queued once for each target,
-and a cancelled or failed replay has queued exactly what its progress counts.
+and a cancelled replay has queued exactly what its progress counts (a failed one too where the
+store writes a page all or none: memory, SQLite, Redis; not NATS, see ``docs/delivery.md``).
 """
 
 from __future__ import annotations
@@ -170,6 +171,9 @@ class Replay:
             self._report(offset=first)
             await self._walk(store, first, last)
             self._report(state="cancelled" if self._cancelled else "completed")
+        except asyncio.CancelledError:
+            self._report(state="cancelled")  # its task was cancelled (the loop ends, say)
+            raise
         except Exception as exc:
             logger.exception("replay %r of bus %r failed", self.name, self.bus)
             self._report(
@@ -234,9 +238,17 @@ class Replay:
                         for key in keys[rule.name]
                     ]
                 matched += hit
+            cancelled = False
             if entries and not self.dry_run:
-                # One write per page: the page is queued whole or not at all.
-                await asyncio.shield(store.schedule(group, entries))
+                # One write per page: the page is queued whole or not at all. A task cancelled
+                # meanwhile lets the write end and counts it before it stops.
+                write = asyncio.ensure_future(store.schedule(group, entries))
+                try:
+                    await asyncio.shield(write)
+                except asyncio.CancelledError:
+                    cancelled = True
+                    await asyncio.wait([write])
+                    write.result()
                 self.bridge._wake_delays()
             after = page[-1].offset
             p = self._progress
@@ -246,6 +258,8 @@ class Replay:
                 matched=p.matched + matched,
                 enqueued=p.enqueued + len(entries),
             )
+            if cancelled:
+                raise asyncio.CancelledError
 
     async def _wait_for_room(self, store: Store, group: str, keys: list[str]) -> None:
         """While a worker runs, let it deliver before the delay queue takes many more."""
@@ -346,11 +360,14 @@ def start_replay(
 
 
 async def apply_retention(bridge: EventBridge, store: Store) -> None:
-    """Give the store the retention of every bus declared with one."""
+    """Give the store the retention of every declared bus; a bus declared without one gets
+    none (a store that keeps retentions on its server forgets one removed from the code)."""
     for bus in bridge.buses.values():
-        if bus.retention is None:
-            continue
         set_retention = getattr(store, "set_retention", None)
+        if bus.retention is None:
+            if set_retention is not None:
+                await set_retention(bus.name, None)
+            continue
         if set_retention is None:
             raise ConfigurationError(
                 f"bus {bus.name!r} is declared with a retention, but the store "

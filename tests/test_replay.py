@@ -164,6 +164,38 @@ async def test_a_cancelled_replay_delivers_exactly_what_it_counted() -> None:
     assert sorted(replayed) == list(range(final.enqueued))
 
 
+async def test_a_replay_whose_task_is_cancelled_mid_write_counts_the_page_it_wrote() -> None:
+    bridge = EventBridge("memory://")
+    orders = bridge.bus("orders", retention=Retention())
+    orders.rule("all").target(name="h")(lambda event: None)
+    # No worker runs: what the replay queues stays in the delay queue to be counted.
+    await bridge.publish("orders", [order(n, "order.paid") for n in range(10)])
+    store = await bridge._opened_store()
+    writing, release = asyncio.Event(), asyncio.Event()
+    schedule = store.schedule
+
+    async def slow_schedule(group: str, entries: object) -> None:
+        writing.set()
+        await release.wait()
+        await schedule(group, entries)  # type: ignore[arg-type]
+
+    store.schedule = slow_schedule  # type: ignore[method-assign]
+    try:
+        replay = bridge.replay("orders", 0, LATER)
+        await writing.wait()
+        replay._task.cancel()  # the loop ending, say: not replay.cancel()
+        await asyncio.sleep(0)
+        release.set()
+        with pytest.raises(asyncio.CancelledError):
+            await replay._task
+        queued = sum(s.size for s in (await store.delayed("default")).values())
+    finally:
+        store.schedule = schedule  # type: ignore[method-assign]
+        await bridge.stop()
+    assert replay.progress.state == "cancelled"
+    assert replay.progress.enqueued == queued == 10  # written whole, and counted
+
+
 async def test_a_dry_run_counts_and_queues_nothing() -> None:
     bridge = EventBridge("memory://")
     orders = bridge.bus("orders", retention=Retention())

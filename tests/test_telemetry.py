@@ -416,3 +416,78 @@ def test_exporters_come_from_the_environment(tmp_path: Path) -> None:
     assert 'service_name="shop"' in out  # the resource, from the settings
     # The console exporter printed the spans, flushed at stop.
     assert '"name": "process orders"' in out
+
+
+OTLP_SCRIPT = """
+import asyncio
+from eventbridge_sdk import Event, EventBridge
+
+bridge = EventBridge("memory://")
+bridge.bus("orders").rule("all").target(name="audit")(lambda event: None)
+
+
+async def main():
+    async with bridge:  # the spans are flushed to the collector at stop
+        await bridge.publish("orders", Event(type="t", source="/s"))
+        await bridge.wait_idle(10)
+
+
+asyncio.run(main())
+"""
+
+
+async def test_spans_reach_an_otlp_collector_named_in_the_settings(tmp_path: Path) -> None:
+    import os
+    import sys
+
+    posts: list[tuple[str, str, bytes]] = []
+
+    async def collector(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = dict(scope["headers"])
+        posts.append((scope["path"], headers.get(b"content-type", b"").decode(), body))
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async with serve(collector) as url:
+        env = {
+            **os.environ,
+            "EVENTBRIDGE_TELEMETRY__TRACES_EXPORTER": "otlp",
+            "EVENTBRIDGE_TELEMETRY__OTLP_ENDPOINT": url,
+            "EVENTBRIDGE_TELEMETRY__SERVICE_NAME": "shop",
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", OTLP_SCRIPT, env=env, cwd=tmp_path
+        )
+        assert await asyncio.wait_for(process.wait(), 60) == 0
+    assert posts, "no request reached the collector"
+    path, content_type, _ = posts[0]
+    assert path == "/v1/traces"
+    assert content_type == "application/x-protobuf"
+    received = b"".join(body for _, _, body in posts)
+    for expected in (b"shop", b"send orders", b"dispatch orders", b"process orders"):
+        assert expected in received
+
+
+async def test_counters_keep_counting_across_a_restart(
+    meters: tuple[MeterProvider, InMemoryMetricReader],
+) -> None:
+    meter_provider, reader = meters
+    bridge = EventBridge("memory://")
+    bridge.instrument(meter_provider=meter_provider)
+    bridge.bus("orders").rule("all").target(name="audit")(lambda event: None)
+    for count in (2, 1):
+        async with bridge:
+            await bridge.publish("orders", [Event(type="t", source="/s") for _ in range(count)])
+            await bridge.wait_idle(10)
+    # Stopped: the counts of the stopped worker are still reported, and never go back.
+    found = points(reader)
+    assert value(found, "eventbridge.deliveries", outcome="delivered", target="audit") == 3
+    assert value(found, "eventbridge.events.matched", target="audit") == 3

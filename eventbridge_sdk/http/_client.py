@@ -55,7 +55,7 @@ from .._errors import (
 from .._event import Event
 from .._names import check_name
 from .._policies import RetryPolicy
-from .._settings import TelemetrySettings
+from .._settings import Settings
 from ..telemetry import resolve_telemetry
 from ._binding import _BATCH_HEADER, _STRUCTURED_HEADER, HttpMessage, to_binary
 
@@ -621,13 +621,19 @@ class _ClientBase(Generic[_TransportT, _HttpT]):
         accepted = [_as_event(item, index, total, bus) for index, item in enumerate(items)]
         span = None
         if not self._telemetry_resolved:
-            self._telemetry = resolve_telemetry(TelemetrySettings(), group="")
+            # The settings' EVENTBRIDGE_TELEMETRY__ENABLED=false turns a client's tracing off too.
+            self._telemetry = resolve_telemetry(Settings().telemetry, group="")
             self._telemetry_resolved = True
         if self._telemetry is not None and self._telemetry.tracer is not None:
             # The creation context of the events that have none: this call's span.
             span = self._telemetry.send_span(bus, accepted)
             accepted = self._telemetry.stamp(accepted, span)
-        parts = [_encode(event, index, total, bus) for index, event in enumerate(accepted)]
+        try:
+            parts = [_encode(event, index, total, bus) for index, event in enumerate(accepted)]
+        except BaseException as exc:
+            if span is not None and self._telemetry is not None:
+                self._telemetry.end(span, None, exc)
+            raise
         call = _Call(where, f"{self.base_url}/buses/{bus}/events", [e.id for e in accepted])
         call.span = span
         if mode == "auto":

@@ -277,9 +277,8 @@ class Worker:
         drained = True
         if self._gauges is not None:
             self._gauges.cancel()
+            await asyncio.gather(self._gauges, return_exceptions=True)
             self._gauges = None
-        if self.options.telemetry is not None:
-            self.options.telemetry.detach(self)
         try:
             async with asyncio.timeout(timeout):
                 if settle is not None:
@@ -308,6 +307,8 @@ class Worker:
         )
         await asyncio.gather(*(p.final_commit(grace) for p in pipelines))
         await self._stop_sinks()
+        if self.options.telemetry is not None:
+            self.options.telemetry.detach(self)  # with the final counts
         self.pipelines.clear()
         if self._froze:
             self._froze = False

@@ -242,6 +242,8 @@ class FunctionSink:
         context = self._context
         if context is None:
             return await asyncio.to_thread(call)
+        if self._telemetry is not None:  # the current span is current in the thread too
+            call = functools.partial(contextvars.copy_context().run, call)
         return await asyncio.get_running_loop().run_in_executor(context.executor, call)
 
     async def _reply(self, delivery: Delivery, result: Any) -> None:

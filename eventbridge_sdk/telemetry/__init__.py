@@ -3,7 +3,8 @@
 Tracing and metrics are on when the application has set a global ``TracerProvider`` or
 ``MeterProvider`` (the OpenTelemetry convention), or when the settings ask the bridge to
 configure its own (``EVENTBRIDGE_TELEMETRY__TRACES_EXPORTER``, ``..._METRICS_EXPORTER``). With
-neither, nothing is imported and nothing is added to the path of an event.
+neither, nothing is added to the path of an event (and without OpenTelemetry installed,
+nothing of it is imported).
 
 Install the API and SDK with the ``[otel]`` extra; ``[otlp]`` adds the OTLP exporter and
 ``[prometheus]`` the Prometheus reader. See ``docs/observability.md``.
@@ -107,7 +108,23 @@ def prometheus_text() -> tuple[bytes, str]:
         )
     import prometheus_client
 
+    if not _otel_collector_registered(prometheus_client.REGISTRY):
+        raise ConfigurationError(
+            "no OpenTelemetry metrics are exported in the Prometheus format in this process: "
+            "set EVENTBRIDGE_TELEMETRY__METRICS_EXPORTER=prometheus (the bridge makes the "
+            "reader at its first publish or start), or give your MeterProvider a "
+            "PrometheusMetricReader"
+        )
     return prometheus_client.generate_latest(), PROMETHEUS_CONTENT_TYPE
+
+
+def _otel_collector_registered(registry: Any) -> bool:
+    """Whether an OpenTelemetry ``PrometheusMetricReader`` registered its collector."""
+    collectors = getattr(registry, "_collector_to_names", {})
+    return any(
+        type(collector).__module__.startswith("opentelemetry.exporter.prometheus")
+        for collector in list(collectors)
+    )
 
 
 def metrics_response() -> tuple[int, bytes, str]:

@@ -14,6 +14,8 @@ costs nothing per event.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
 import time
 import weakref
@@ -94,6 +96,8 @@ class Telemetry:
         self._workers: weakref.WeakSet[Worker] = weakref.WeakSet()
         self._delayed: dict[str, int] = {}
         self._lag: dict[str, int] = {}
+        self._retired: dict[str, dict[str, int]] = {}
+        """Counts of runners of stopped workers, by runner name."""
         self.metered = meter_provider is not None
         if meter_provider is None:
             return
@@ -178,26 +182,34 @@ class Telemetry:
         self._workers.add(worker)
 
     def detach(self, worker: Worker) -> None:
+        """Stop measuring ``worker``; what its runners counted stays in the counters' totals
+        (a cumulative counter must not go back when the bridge starts again)."""
+        for runner in list(worker.runners.values()):
+            totals = self._retired.setdefault(runner.name, {})
+            for name, value in dataclasses.asdict(runner.counts).items():
+                totals[name] = totals.get(name, 0) + value
         self._workers.discard(worker)
 
     async def refresh(self, worker: Worker) -> None:
         """Read what only the store knows (retry queues, consumer lag) for the gauges."""
         store, group = worker.store, self.group
         delayed = await store.delayed(group)
-        self._delayed.update({key: stats.size for key, stats in delayed.items()})
-        for key in list(self._delayed):
-            if key not in delayed:
-                self._delayed[key] = 0
-        for bus in worker.pipelines:
+        # New dicts swapped in whole: the metric reader's thread iterates the old ones.
+        sizes = dict.fromkeys(self._delayed, 0)
+        sizes.update({key: stats.size for key, stats in delayed.items()})
+        lag = dict(self._lag)
+        for bus in list(worker.pipelines):
             stats = await store.stats(bus, group)
             if stats.pending is not None:
-                self._lag[bus] = stats.pending
+                lag[bus] = stats.pending
+        self._delayed, self._lag = sizes, lag
 
-    def flush(self) -> None:
-        """Export what the providers this bridge configured hold (at stop)."""
+    async def flush(self) -> None:
+        """Export what the providers this bridge configured hold (at stop), in a thread: an
+        export over the network must not hold up the event loop."""
         for provider in self._owned:
             try:
-                provider.force_flush(5_000)
+                await asyncio.to_thread(provider.force_flush, 5_000)
             except Exception:
                 logger.exception("telemetry: flushing %r failed", provider)
 
@@ -519,36 +531,50 @@ class Telemetry:
 
     # -- metrics ---------------------------------------------------------------------------
 
-    def _runners(self) -> Iterable[Any]:
-        for worker in list(self._workers):
-            yield from worker.runners.values()
+    def _runners(self) -> list[Any]:
+        # Snapshots: the reader's thread must not iterate what the event loop changes.
+        return [
+            runner for worker in list(self._workers) for runner in list(worker.runners.values())
+        ]
+
+    def _counts(self) -> Iterable[tuple[dict[str, Any], dict[str, int]]]:
+        """Each runner's attributes and counts, those of stopped workers added in."""
+        seen = set()
+        for runner in self._runners():
+            seen.add(runner.name)
+            counts = dataclasses.asdict(runner.counts)
+            for name, value in self._retired.get(runner.name, {}).items():
+                counts[name] += value
+            yield _runner_attributes(runner), counts
+        for name, counts in list(self._retired.items()):
+            if name not in seen:
+                bus, rule, target = name.split("/", 2)
+                yield runner_attributes(bus, rule, target), counts
 
     def _observe_matched(self, options: CallbackOptions) -> Iterable[Observation]:
         from opentelemetry.metrics import Observation
 
-        for runner in self._runners():
-            yield Observation(runner.counts.matched, _runner_attributes(runner))
+        for attributes, counts in self._counts():
+            yield Observation(counts["matched"], attributes)
 
     def _observe_deliveries(self, options: CallbackOptions) -> Iterable[Observation]:
         from opentelemetry.metrics import Observation
 
-        for runner in self._runners():
-            base = _runner_attributes(runner)
-            counts = runner.counts
-            for outcome, value in (
-                ("delivered", counts.delivered),
-                ("failed", counts.failed_attempts),
-                ("retried", counts.retried),
-                ("dead_lettered", counts.dead_lettered),
-                ("dropped", counts.dropped),
+        for base, counts in self._counts():
+            for outcome, field in (
+                ("delivered", "delivered"),
+                ("failed", "failed_attempts"),
+                ("retried", "retried"),
+                ("dead_lettered", "dead_lettered"),
+                ("dropped", "dropped"),
             ):
-                yield Observation(value, {**base, "eventbridge.outcome": outcome})
+                yield Observation(counts[field], {**base, "eventbridge.outcome": outcome})
 
     def _observe_buffer(self, options: CallbackOptions) -> Iterable[Observation]:
         from opentelemetry.metrics import Observation
 
         for worker in list(self._workers):
-            for bus, pipeline in worker.pipelines.items():
+            for bus, pipeline in list(worker.pipelines.items()):
                 yield Observation(
                     pipeline.tracker.open_events,
                     {"messaging.system": SYSTEM, "messaging.destination.name": bus},
@@ -570,7 +596,7 @@ class Telemetry:
         from opentelemetry.metrics import Observation
 
         runners = {runner.name: runner for runner in self._runners()}
-        for key, size in self._delayed.items():
+        for key, size in list(self._delayed.items()):
             runner = runners.get(key)
             if runner is not None:
                 yield Observation(size, _runner_attributes(runner))
@@ -578,7 +604,7 @@ class Telemetry:
     def _observe_lag(self, options: CallbackOptions) -> Iterable[Observation]:
         from opentelemetry.metrics import Observation
 
-        for bus, pending in self._lag.items():
+        for bus, pending in list(self._lag.items()):
             yield Observation(
                 pending,
                 {

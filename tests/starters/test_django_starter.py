@@ -125,10 +125,19 @@ def test_the_metrics_view_says_what_is_missing(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_the_metrics_view_serves_the_prometheus_text_format() -> None:
-    answer = Client().get("/eventbridge/metrics")
+    from opentelemetry.exporter.prometheus import PrometheusMetricReader
+    from opentelemetry.sdk.metrics import MeterProvider
+
+    assert Client().get("/eventbridge/metrics").status_code == 404  # none exported yet
+    meter_provider = MeterProvider(metric_readers=[PrometheusMetricReader()])
+    try:
+        meter_provider.get_meter("shop").create_counter("orders_seen").add(3)
+        answer = Client().get("/eventbridge/metrics")
+    finally:
+        meter_provider.shutdown()  # takes the reader out of the default registry
     assert answer.status_code == 200
     assert answer["content-type"].startswith("text/plain; version=0.0.4")
-    assert b"# TYPE" in answer.content
+    assert b"orders_seen_total" in answer.content
 
 
 # -- settings.EVENTBRIDGE --------------------------------------------------------------------

@@ -220,3 +220,12 @@ async def test_the_metrics_route_says_what_is_missing(monkeypatch: pytest.Monkey
     assert answer.status_code == 404
     assert "eventbridge-sdk[prometheus]" in answer.text
     assert "METRICS_EXPORTER=prometheus" in answer.text
+
+
+async def test_the_metrics_route_is_404_while_nothing_is_exported_to_prometheus() -> None:
+    app = FastAPI()
+    init_app(app, EventBridge("memory://"))
+    async with serving(app) as client:
+        answer = await client.get("/eventbridge/metrics")
+    assert answer.status_code == 404
+    assert "no OpenTelemetry metrics are exported in the Prometheus format" in answer.text
