@@ -28,6 +28,16 @@ async def serve(app: Any) -> AsyncIterator[str]:
         await task
 
 
+async def read_body(receive: Any) -> bytes:
+    """The whole body of an ASGI HTTP request."""
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return body
+
+
 async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
     """Wait until ``condition()`` holds; ``TimeoutError`` after ``timeout`` seconds."""
     async with asyncio.timeout(timeout):

@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
-from servers import serve, until
+from servers import read_body, serve, until
 
 from eventbridge_sdk import (
     AsyncEventBridgeClient,
@@ -445,12 +445,7 @@ async def test_spans_reach_an_otlp_collector_named_in_the_settings(tmp_path: Pat
     async def collector(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         headers = dict(scope["headers"])
         posts.append((scope["path"], headers.get(b"content-type", b"").decode(), body))
         await send({"type": "http.response.start", "status": 200, "headers": []})

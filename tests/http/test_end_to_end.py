@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from cloudevents.core.bindings import http as ce_http
-from servers import serve, until
+from servers import read_body, serve, until
 
 from eventbridge_sdk import (
     AsyncEventBridgeClient,
@@ -35,12 +35,7 @@ class Receiver:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         self.requests.append((scope["headers"], body))
         status = 503 if len(self.requests) <= self.fail_first else 204
         headers = [(b"retry-after", b"0")] if status == 503 else []
