@@ -158,6 +158,13 @@ class BusPipeline:
         spills: list[tuple[Runner, Record]] = []
         telemetry = self.telemetry
         tracing = telemetry is not None and telemetry.tracer is not None
+        # A bus with one target has nobody to protect from it: when its queue is full the
+        # dispatcher waits (the bus itself keeps the backlog) instead of copying records to
+        # the delay queue and reading them back.
+        runners_of_bus = self.runners
+        sole = runners_of_bus[0] if len(runners_of_bus) == 1 else None
+        sole_queue = sole.queue if sole is not None else None
+        sole_size = sole.queue_size if sole is not None else 0
         traced: list[dict[str, Any]] = []  # the matched events' forms, for the dispatch span
         while True:
             records = await buffer.get()
@@ -188,6 +195,8 @@ class BusPipeline:
                 if not tracker.track(record, len(runners)):
                     continue  # read twice (a log store read again): dispatched already
                 form: dict[str, Any] | None = event
+                if sole_queue is not None and len(sole_queue) >= sole_size:
+                    await sole.wait_for_room()  # type: ignore[union-attr]
                 for runner in runners:
                     # Each target gets its own copy: a handler may change the data it gets.
                     if runner.offer(record, form if form is not None else loads(body)):

@@ -203,6 +203,9 @@ class Runner:
         """Backlog entries for this runner being written: the backlog is not through yet."""
         self.paused: Pause | None = None
         self._bucket = _TokenBucket(rate_limit, self.clock.time) if rate_limit else None
+        self._room: asyncio.Future[None] | None = None
+        """Created by :meth:`wait_for_room` while the dispatcher waits; resolved when the
+        queue has room or the runner pauses."""
 
     # -- intake ----------------------------------------------------------------------------
 
@@ -221,6 +224,25 @@ class Runner:
         if self.paused is not None:
             return 0
         return self.queue_size - len(self.queue)
+
+    def full(self) -> bool:
+        """Whether the queue is at ``queue_size`` (and the runner is not paused)."""
+        return self.paused is None and len(self.queue) >= self.queue_size
+
+    async def wait_for_room(self) -> None:
+        """Wait until the queue takes another record or the runner pauses: for a dispatcher
+        whose bus has no other target to keep going, waiting costs less than spilling to the
+        store and reading it back."""
+        while self.full() and not self.spilling:
+            self._room = asyncio.get_running_loop().create_future()
+            await self._room
+
+    def _wake_dispatcher(self) -> None:
+        room = self._room
+        if room is not None:
+            self._room = None
+            if not room.done():
+                room.set_result(None)
 
     def offer(self, record: Record, form: dict[str, Any]) -> bool:
         """Queue a record if the runner takes it now (it then owns ``form``). ``False``: it is
@@ -329,6 +351,8 @@ class Runner:
             count = self._bucket.allowance(count)
         popleft = queue.popleft
         items = [popleft() for _ in range(count)]
+        if self._room is not None:
+            self._wake_dispatcher()
         self.active += 1
         if queue and self.active < self.concurrency:
             self.pool.schedule(self)  # the rest may start now, beside this delivery
@@ -363,10 +387,23 @@ class Runner:
                     unsent.append((item, delivery, error))
             errors: dict[int, BaseException] | None = None
             if batch:
-                if self.telemetry is None:
-                    errors = await self._put_batch(batch)
-                else:
-                    errors = await self._measured_put(self.telemetry, batch)
+                measured = self._measure(batch) if self.telemetry is not None else None
+                try:
+                    await self.sink.put(batch)
+                except asyncio.CancelledError as exc:
+                    task = asyncio.current_task()
+                    if task is not None and task.cancelling():
+                        if measured is not None:
+                            self._measured(measured, batch, None, exc)
+                        raise  # the runner is stopping
+                    # The handler's own work was cancelled: a failed delivery, not a stop.
+                    errors = dict.fromkeys(range(len(batch)), exc)
+                except BatchError as exc:
+                    errors = exc.failures
+                except (Exception, Retry, DeadLetter, Drop) as exc:
+                    errors = dict.fromkeys(range(len(batch)), exc)
+                if measured is not None:
+                    self._measured(measured, batch, errors, None)
             if errors is None:  # the common case: everything sent was delivered
                 if self.observers:
                     for delivery in batch:
@@ -393,27 +430,12 @@ class Runner:
         if self.queue and not self.scheduled:
             self._schedule()
 
-    async def _put_batch(self, batch: list[Delivery]) -> dict[int, BaseException] | None:
-        """Hand ``batch`` to the sink; the failed deliveries by index (``None``: none)."""
-        try:
-            await self.sink.put(batch)
-        except asyncio.CancelledError as exc:
-            task = asyncio.current_task()
-            if task is not None and task.cancelling():
-                raise  # the runner is stopping
-            # The handler's own work was cancelled: a failed delivery, not a stop.
-            return dict.fromkeys(range(len(batch)), exc)
-        except BatchError as exc:
-            return exc.failures
-        except (Exception, Retry, DeadLetter, Drop) as exc:
-            return dict.fromkeys(range(len(batch)), exc)
-        return None
-
-    async def _measured_put(
-        self, telemetry: Telemetry, batch: list[Delivery]
-    ) -> dict[int, BaseException] | None:
-        """:meth:`_put_batch` under a ``process`` span (current while the sink works, so that its
-        requests carry it), with the delivery's duration and latency recorded."""
+    def _measure(self, batch: list[Delivery]) -> tuple[Any, object, float]:
+        """Start measuring a delivery: its ``process`` span (current while the sink works, so
+        that its requests carry it; a sink that traces each delivery itself gets none) and
+        its clock."""
+        telemetry = self.telemetry
+        assert telemetry is not None
         span = token = None
         if self._span_puts:
             events = [delivery.event for delivery in batch]
@@ -421,23 +443,26 @@ class Runner:
                 self.bus, self.rule, self.target, events, batch[0].attempt
             )
             token = telemetry.use(span)
-        started = time.perf_counter()
-        errors: dict[int, BaseException] | None = None
-        raised: BaseException | None = None
-        try:
-            errors = await self._put_batch(batch)
-            return errors
-        except BaseException as exc:
-            raised = exc
-            raise
-        finally:
-            first = raised or (next(iter(errors.values())) if errors else None)
-            if span is not None:
-                if errors and len(batch) > 1:
-                    span.set_attribute("eventbridge.delivery.failed_count", len(errors))
-                telemetry.end(span, token, first)
-            if telemetry.metered:
-                self._record(telemetry, batch, errors, first, time.perf_counter() - started)
+        return span, token, time.perf_counter()
+
+    def _measured(
+        self,
+        measured: tuple[Any, object, float],
+        batch: list[Delivery],
+        errors: dict[int, BaseException] | None,
+        raised: BaseException | None,
+    ) -> None:
+        """End what :meth:`_measure` started, with the delivery's outcome."""
+        telemetry = self.telemetry
+        assert telemetry is not None
+        span, token, started = measured
+        first = raised or (next(iter(errors.values())) if errors else None)
+        if span is not None:
+            if errors and len(batch) > 1:
+                span.set_attribute("eventbridge.delivery.failed_count", len(errors))
+            telemetry.end(span, token, first)
+        if telemetry.metered:
+            self._record(telemetry, batch, errors, first, time.perf_counter() - started)
 
     def _record(
         self,
@@ -655,6 +680,7 @@ class Runner:
             event_id = delivery.event.id if delivery is not None else "?"
             since = datetime.fromtimestamp(self.clock.time(), UTC)
             self.paused = Pause(since, event_id, reason, _describe(error))
+            self._wake_dispatcher()  # a paused runner's records go to the store
             self._log_failure(
                 delivery, error,
                 f"target paused (tolerance 'none', {reason}); the event and all that follows "

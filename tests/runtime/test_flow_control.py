@@ -61,11 +61,15 @@ async def test_a_full_target_gets_its_backlog_in_arrival_order() -> None:
     bridge = EventBridge("memory://")
     gate = asyncio.Event()
     got: list[int] = []
+    rule = bridge.bus("orders").rule("all")
 
-    @bridge.bus("orders").rule("all").target(queue_size=5, concurrency=1)
+    @rule.target(queue_size=5, concurrency=1)
     async def ordered(event: Event) -> None:
         await gate.wait()
         got.append(event.data["n"])
+
+    @rule.target()
+    async def neighbour(event: Event) -> None: ...
 
     async with run_bridge(bridge) as harness:
         for n in range(40):
@@ -75,6 +79,32 @@ async def test_a_full_target_gets_its_backlog_in_arrival_order() -> None:
         gate.set()
         await harness.wait_idle()
     assert got == list(range(40))
+
+
+async def test_the_only_target_of_a_bus_makes_the_bus_wait_instead_of_spilling() -> None:
+    # Nobody else reads the bus: the backlog stays in the bus itself, read when there is room,
+    # rather than copied to the delay queue and read back.
+    bridge = EventBridge("memory://")
+    gate = asyncio.Event()
+    got: list[int] = []
+
+    @bridge.bus("orders").rule("all").target(queue_size=5, concurrency=1)
+    async def only(event: Event) -> None:
+        await gate.wait()
+        got.append(event.data["n"])
+
+    async with run_bridge(bridge) as harness:
+        await harness.publish("orders", [order(n) for n in range(40)], wait=False)
+        sole = runner(bridge, "only")
+        await until(lambda: len(sole.queue) == 5)
+        await asyncio.sleep(0.01)  # the dispatcher, waiting, queues nothing more
+        assert len(sole.queue) == 5
+        gate.set()
+        await harness.wait_idle()
+        [status] = (await bridge.status()).targets
+    assert got == list(range(40))
+    assert sole.counts.spilled == 0
+    assert status.delayed == 0
 
 
 async def test_concurrency_bounds_the_deliveries_in_flight() -> None:
