@@ -30,7 +30,7 @@ from .runtime.delays import Clock
 from .runtime.runner import DELIVERING, DeliveryObserver
 from .runtime.worker import BusSpec, RuleSpec, TargetSpec, Worker
 from .stores.base import Store
-from .telemetry import resolve_telemetry
+from .telemetry import SYSTEM, resolve_telemetry
 
 if TYPE_CHECKING:
     from .telemetry._otel import Telemetry
@@ -45,7 +45,7 @@ EventInput = Event | Mapping[str, Any]
 @functools.lru_cache(maxsize=1024)
 def _sent_attributes(bus: str) -> dict[str, str]:
     return {
-        "messaging.system": "eventbridge",
+        "messaging.system": SYSTEM,
         "messaging.operation.name": "send",
         "messaging.destination.name": bus,
     }
@@ -59,12 +59,6 @@ def _encode_all(events: list[Event], bus: str) -> list[bytes]:
         # Again, one by one, to say which event of the batch is wrong.
         total = len(events)
         return [_encode(event, index, total, bus) for index, event in enumerate(events)]
-
-
-def fail(span: Any, error: BaseException) -> None:
-    from .telemetry._otel import fail as mark
-
-    mark(span, error)
 
 
 class EventBridge:
@@ -262,12 +256,12 @@ class EventBridge:
                 bodies = None  # encoded again below, one by one, to say which one is wrong
             if bodies is None:
                 bodies = _encode_all(events, name)
-            return await self._append(name, events, bodies)
+            ids = await self._append(name, events, bodies)
         except BaseException as exc:
-            fail(span, exc)
+            telemetry.end(span, None, exc)
             raise
-        finally:
-            span.end()
+        span.end()
+        return ids
 
     def instrument(self, *, tracer_provider: Any = None, meter_provider: Any = None) -> None:
         """Trace and measure with these OpenTelemetry providers rather than the global ones

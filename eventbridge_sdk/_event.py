@@ -58,6 +58,29 @@ def new_event_id() -> str:
     return f"{_Ids.prefix}{tail[:4]}-{tail[4:]}"
 
 
+def encode_json(value: Any, data: Any, event_id: str) -> bytes:
+    """``value`` (an event's JSON form, or its ``data`` alone) as JSON bytes; an
+    :class:`InvalidEventError` naming the event when ``data`` cannot be JSON."""
+    try:
+        # orjson writes a datetime itself, in the same RFC 3339 form as to_dict().
+        body = orjson.dumps(value, option=orjson.OPT_UTC_Z)
+    except TypeError as exc:
+        raise InvalidEventError(
+            f"event {event_id!r}: data cannot be encoded as JSON ({exc}); pass JSON-compatible "
+            "values or bytes"
+        ) from None
+    # orjson writes NaN and infinities as null, a silent change of the data; only a body with
+    # a null in it can hide one, so only such a body pays for the walk.
+    bad = _non_finite_at(data, "data") if b"null" in body else None
+    if bad is not None:
+        path, found = bad
+        raise InvalidEventError(
+            f"event {event_id!r}: {path} is {found!r}, which JSON cannot carry; use null, "
+            "a string, or leave the field out"
+        )
+    return body
+
+
 def _non_finite_at(value: Any, path: str) -> tuple[str, float] | None:
     """Where the first NaN or infinity inside ``value`` is (JSON cannot carry them), and it.
 
@@ -360,34 +383,14 @@ class Event:
 
     def to_json(self) -> bytes:
         """Encode the event in the CloudEvents JSON format (UTF-8 bytes)."""
-        return self._encoded(self._form(self.time))
+        return encode_json(self._form(self.time), self.data, self.id)
 
     def _to_json_with(self, extensions: Mapping[str, Any]) -> bytes:
         """:meth:`to_json` with extension attributes added (a publish's trace context), the
         event itself left as it is."""
         form = self._form(self.time)
         form.update(extensions)
-        return self._encoded(form)
-
-    def _encoded(self, form: dict[str, Any]) -> bytes:
-        try:
-            # orjson writes the datetime itself, in the same RFC 3339 form as to_dict().
-            body = orjson.dumps(form, option=orjson.OPT_UTC_Z)
-        except TypeError as exc:
-            raise InvalidEventError(
-                f"event {self.id!r}: data cannot be encoded as JSON ({exc}); pass JSON-compatible "
-                "values or bytes"
-            ) from None
-        # orjson writes NaN and infinities as null, a silent change of the data; only a body
-        # with a null in it can hide one, so only such a body pays for the walk.
-        bad = _non_finite_at(self.data, "data") if b"null" in body else None
-        if bad is not None:
-            path, value = bad
-            raise InvalidEventError(
-                f"event {self.id!r}: {path} is {value!r}, which JSON cannot carry; use null, "
-                "a string, or leave the field out"
-            )
-        return body
+        return encode_json(form, self.data, self.id)
 
     @property
     def data_is_json(self) -> bool:

@@ -29,7 +29,7 @@ import orjson
 from pydantic import BaseModel
 
 from .._errors import InvalidEventError
-from .._event import CORE_ATTRIBUTES, Event, _is_json_content, _non_finite_at
+from .._event import CORE_ATTRIBUTES, Event, _is_json_content, encode_json
 
 __all__ = [
     "BATCH_CONTENT_TYPE",
@@ -148,20 +148,7 @@ def _binary_body(event: Event) -> tuple[bytes, str | None]:
                 ) from None
         if isinstance(data, BaseModel):
             data = data.model_dump(mode="json")
-    try:
-        body = orjson.dumps(data, option=orjson.OPT_UTC_Z)
-    except TypeError as exc:
-        raise InvalidEventError(
-            f"event {event.id!r}: data cannot be encoded as JSON ({exc}); pass JSON-compatible "
-            "values or bytes"
-        ) from None
-    if b"null" in body:
-        bad = _non_finite_at(data, "data")
-        if bad is not None:
-            raise InvalidEventError(
-                f"event {event.id!r}: {bad[0]} is {bad[1]!r}, which JSON cannot carry"
-            )
-    return body, content_type or "application/json"
+    return encode_json(data, data, event.id), content_type or "application/json"
 
 
 def to_binary(event: Event) -> HttpMessage:

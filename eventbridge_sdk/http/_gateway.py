@@ -29,6 +29,7 @@ import orjson
 from .._errors import InvalidEventError, StoreError
 from .._event import Event
 from .._settings import GatewaySettings
+from ..telemetry import SYSTEM
 from ._binding import HeadersInput, UnsupportedContentTypeError, decode_http
 
 if TYPE_CHECKING:
@@ -269,7 +270,7 @@ class Gateway:
                     telemetry.received.add(
                         count,
                         {
-                            "messaging.system": "eventbridge",
+                            "messaging.system": SYSTEM,
                             "messaging.destination.name": bus,
                             "eventbridge.outcome": outcome,
                         },

@@ -28,6 +28,7 @@ import orjson
 from ..patterns import Pattern, RuleIndex
 from ..sinks.function import FunctionSink
 from ..stores.base import Record, Store
+from ..telemetry import SYSTEM
 from ._tasks import cancel_all, durably, supervised
 from .delays import DelayScheduler, encode_backlog
 from .offsets import AckTracker, OffsetTracker
@@ -223,7 +224,7 @@ class BusPipeline:
     @functools.cached_property
     def _consumed_attributes(self) -> dict[str, str]:
         return {
-            "messaging.system": "eventbridge",
+            "messaging.system": SYSTEM,
             "messaging.operation.name": "receive",
             "messaging.destination.name": self.bus,
             "messaging.consumer.group.name": self.options.group,

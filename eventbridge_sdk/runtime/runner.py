@@ -35,7 +35,7 @@ from .._event import Event
 from .._policies import DeadLetter, DeliveryPolicy, Drop, Retry
 from ..sinks.base import BatchError, Delivery, Sink
 from ..stores.base import Claimed, Delayed, Record
-from ..telemetry import trace_id_of
+from ..telemetry import runner_attributes, trace_id_of
 from ..transforms import Transform, TransformContext
 from ._tasks import durably
 from .delays import Backlog, DelayScheduler, Envelope, encode_envelope, read_backlog
@@ -196,7 +196,8 @@ class Runner:
         self._drained: asyncio.Future[None] | None = None
         """Created by :meth:`drain` while it waits; resolved when nothing is unfinished."""
         self.counts = RunnerCounts()
-        self._metric_attributes: dict[str, Any] | None = None
+        self.metric_attributes = runner_attributes(bus, rule, target)
+        """The target's attributes on metrics."""
         self.spilling = False
         """New records go to the delay queue while an earlier backlog waits there (order)."""
         self.spills_in_flight = 0
@@ -472,13 +473,7 @@ class Runner:
         first: BaseException | None,
         elapsed: float,
     ) -> None:
-        attributes = self._metric_attributes
-        if attributes is None:
-            from ..telemetry._otel import runner_attributes
-
-            attributes = self._metric_attributes = runner_attributes(
-                self.bus, self.rule, self.target
-            )
+        attributes = self.metric_attributes
         if first is not None:
             attributes = {**attributes, "error.type": type(first).__qualname__}
         telemetry.process_duration.record(elapsed, attributes)

@@ -35,6 +35,8 @@ __all__ = [
     "metrics_response",
     "prometheus_text",
     "resolve_telemetry",
+    "runner_attributes",
+    "SYSTEM",
     "trace_id_of",
 ]
 
@@ -44,6 +46,25 @@ PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})\Z")
 """A W3C ``traceparent`` of version 00: trace id, parent id, flags."""
+
+
+SYSTEM = "eventbridge"
+"""``messaging.system`` of every span and metric."""
+
+
+def runner_attributes(bus: str, rule: str, target: str) -> dict[str, Any]:
+    """The metric attributes of a target (low cardinality: names, never event ids).
+
+    Example::
+
+        runner_attributes("orders", "paid", "crm")["eventbridge.target"]  # 'crm'
+    """
+    return {
+        "messaging.system": SYSTEM,
+        "messaging.destination.name": bus,
+        "messaging.destination.subscription.name": rule,
+        "eventbridge.target": target,
+    }
 
 
 def trace_id_of(extensions: Mapping[str, Any]) -> str | None:

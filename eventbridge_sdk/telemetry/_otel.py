@@ -30,6 +30,7 @@ from opentelemetry.trace.span import TraceState
 
 from .._errors import ConfigurationError
 from .._event import Event
+from . import SYSTEM, runner_attributes
 from . import TRACEPARENT as _TRACEPARENT
 
 if TYPE_CHECKING:
@@ -39,12 +40,10 @@ if TYPE_CHECKING:
     from .._settings import TelemetrySettings
     from ..runtime.worker import Worker
 
-__all__ = ["SYSTEM", "Telemetry", "build_telemetry", "fail", "runner_attributes"]
+__all__ = ["Telemetry", "build_telemetry", "fail"]
 
 logger = logging.getLogger("eventbridge_sdk")
 
-SYSTEM = "eventbridge"
-"""``messaging.system`` of every span and metric."""
 
 _SCOPE = "eventbridge_sdk"
 _MAX_LINKS = 32
@@ -170,10 +169,6 @@ class Telemetry:
             "{message}",
             "Events of a bus its consumer group has not finished.",
         )
-
-    @property
-    def tracing(self) -> bool:
-        return self.tracer is not None
 
     # -- the runtime -----------------------------------------------------------------------
 
@@ -545,7 +540,7 @@ class Telemetry:
             counts = dataclasses.asdict(runner.counts)
             for name, value in self._retired.get(runner.name, {}).items():
                 counts[name] += value
-            yield _runner_attributes(runner), counts
+            yield runner.metric_attributes, counts
         for name, counts in list(self._retired.items()):
             if name not in seen:
                 bus, rule, target = name.split("/", 2)
@@ -584,13 +579,13 @@ class Telemetry:
         from opentelemetry.metrics import Observation
 
         for runner in self._runners():
-            yield Observation(runner.active, _runner_attributes(runner))
+            yield Observation(runner.active, runner.metric_attributes)
 
     def _observe_queued(self, options: CallbackOptions) -> Iterable[Observation]:
         from opentelemetry.metrics import Observation
 
         for runner in self._runners():
-            yield Observation(len(runner.queue), _runner_attributes(runner))
+            yield Observation(len(runner.queue), runner.metric_attributes)
 
     def _observe_delayed(self, options: CallbackOptions) -> Iterable[Observation]:
         from opentelemetry.metrics import Observation
@@ -599,7 +594,7 @@ class Telemetry:
         for key, size in list(self._delayed.items()):
             runner = runners.get(key)
             if runner is not None:
-                yield Observation(size, _runner_attributes(runner))
+                yield Observation(size, runner.metric_attributes)
 
     def _observe_lag(self, options: CallbackOptions) -> Iterable[Observation]:
         from opentelemetry.metrics import Observation
@@ -619,24 +614,6 @@ def fail(span: trace.Span, error: BaseException) -> None:
     """Mark ``span`` failed by ``error``: ``error.type`` and an ``ERROR`` status."""
     span.set_attribute("error.type", type(error).__qualname__)
     span.set_status(Status(StatusCode.ERROR, str(error)[:500]))
-
-
-def _runner_attributes(runner: Any) -> dict[str, Any]:
-    attributes: dict[str, Any] | None = getattr(runner, "_otel_attributes", None)
-    if attributes is None:
-        attributes = runner_attributes(runner.bus, runner.rule, runner.target)
-        runner._otel_attributes = attributes
-    return attributes
-
-
-def runner_attributes(bus: str, rule: str, target: str) -> dict[str, Any]:
-    """The metric attributes of a target (low cardinality: names, never event ids)."""
-    return {
-        "messaging.system": SYSTEM,
-        "messaging.destination.name": bus,
-        "messaging.destination.subscription.name": rule,
-        "eventbridge.target": target,
-    }
 
 
 # -- providers -------------------------------------------------------------------------------
