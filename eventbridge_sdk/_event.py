@@ -294,11 +294,15 @@ class Event:
         if data is _FROM_FORM:
             data = get("data") if encoded is None else base64.b64decode(encoded)
         event.data = data
-        event.extensions = (
-            {name: value for name, value in form.items() if name not in _RESERVED}
-            if len(form) > known
-            else {}
-        )
+        extra = len(form) - known
+        if not extra:
+            event.extensions = {}
+        elif extra == 1 and "traceparent" in form:  # the common case: a trace context alone
+            event.extensions = {"traceparent": form["traceparent"]}
+        else:
+            event.extensions = {
+                name: value for name, value in form.items() if name not in _RESERVED
+            }
         return event
 
     @classmethod

@@ -32,6 +32,30 @@ def test_json_round_trip_keeps_everything() -> None:
     assert Event.from_json(event.to_json()) == event
 
 
+TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+
+@pytest.mark.parametrize(
+    ("form", "extensions"),
+    [
+        ({"traceparent": TRACEPARENT}, {"traceparent": TRACEPARENT}),
+        (
+            {"traceparent": TRACEPARENT, "tenant": "acme", "data": {"a": 1}},
+            {"traceparent": TRACEPARENT, "tenant": "acme"},
+        ),
+        ({"subject": None, "traceparent": TRACEPARENT}, {"traceparent": TRACEPARENT}),
+        ({"time": None, "subject": None}, {}),
+        ({"subject": None, "tenant": "acme"}, {"tenant": "acme"}),
+        ({"data_base64": "AA==", "priority": 3}, {"priority": 3}),
+    ],
+)
+def test_an_event_read_back_keeps_exactly_its_extensions(
+    form: dict[str, object], extensions: dict[str, object]
+) -> None:
+    base = {"specversion": "1.0", "id": "1", "source": "s", "type": "t"}
+    assert Event._from_trusted({**base, **form}).extensions == extensions
+
+
 def test_json_form_puts_extensions_at_the_top_level() -> None:
     event = Event(
         type="t",

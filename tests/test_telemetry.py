@@ -228,6 +228,35 @@ async def test_an_event_keeps_a_traceparent_it_came_with_and_gets_one_when_it_ha
     assert processed[bare.id].parent.span_id == send.context.span_id
 
 
+def test_a_batch_span_links_each_creation_context_once(
+    spans: tuple[TracerProvider, InMemorySpanExporter],
+) -> None:
+    from eventbridge_sdk.telemetry._otel import Telemetry
+
+    tracer_provider, exporter = spans
+    telemetry = Telemetry(tracer_provider, None, group="g")
+    contexts = [f"00-{trace:032x}-{span:016x}-01" for trace, span in ((1, 2), (3, 4), (1, 5))]
+    events = [
+        Event(type="t", source="/s", extensions={"traceparent": contexts[n]})
+        for n in (0, 1, 0, 2, 1)
+    ] + [Event(type="t", source="/s")]
+    telemetry.process_span("orders", "all", "h", events, 1).end()
+    [span] = exporter.get_finished_spans()
+    assert [(link.context.trace_id, link.context.span_id) for link in span.links] == [
+        (1, 2),
+        (3, 4),
+        (1, 5),
+    ]
+    assert span.parent is None  # events of several traces: the span is in none of them
+    assert span.attributes["messaging.batch.message_count"] == 6
+    # Events of one trace: the span is a child of its context, and linked to it.
+    telemetry.process_span("orders", "all", "h", events[:1] + events[2:3], 1).end()
+    one = exporter.get_finished_spans()[-1]
+    assert one.parent is not None
+    assert one.parent.span_id == 2
+    assert [link.context.span_id for link in one.links] == [2]
+
+
 async def test_a_handler_span_is_current_in_the_handler_sync_or_async(
     spans: tuple[TracerProvider, InMemorySpanExporter],
 ) -> None:

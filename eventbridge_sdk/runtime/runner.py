@@ -68,6 +68,11 @@ _Item = tuple[_Source, dict[str, Any]]  # where it came from, the event's JSON f
 
 _EXTENSION_PREFIX = "deadletter"
 
+_QUICK_PUT = 200e-6
+_QUICK_EVENT = 20e-6
+"""A put that took less than ``_QUICK_PUT + _QUICK_EVENT * events`` seconds did not wait on
+anything worth overlapping (a no-op, a cache, a fast handler in one hand-off to the threads)."""
+
 
 class Pause(NamedTuple):
     """Why a runner under tolerance ``"none"`` stopped: the event that failed for good."""
@@ -190,6 +195,9 @@ class Runner:
         self.active = 0
         """Deliveries in flight (at most ``concurrency``)."""
         self._max_batch = 1 if self.policy.tolerance == "none" else sink.max_batch
+        self._quick = False
+        """Whether the last delivered put was quick: then the next part takes what waits in one
+        go, since concurrent parts would only add a put's overhead per part."""
         """Under tolerance "none" nothing after an event that fails for good may be delivered
         before it, so such a target takes one event at a time."""
         self._unfinished = 0
@@ -337,7 +345,10 @@ class Runner:
         """Take this delivery's part of the queue (empty while paused or at concurrency).
 
         What waits is shared among the deliveries the runner may still start, so that a
-        target with ``concurrency`` N has N deliveries going when enough events wait.
+        target with ``concurrency`` N has N deliveries going when enough events wait. Unless
+        the last put was quick (nothing in it waited) and none is in flight: then one part
+        takes it all, since splitting would pay a put's overhead again for each part with
+        nothing to overlap.
         """
         queue = self.queue
         waiting = len(queue)
@@ -347,7 +358,12 @@ class Runner:
         # A part of what waits per delivery the target may have in flight, free now or not: a
         # delivery that ends while the others still run must not take the whole backlog.
         workers = self.concurrency
-        count = min(self._max_batch, waiting if workers == 1 else -(-waiting // workers))
+        count = min(
+            self._max_batch,
+            waiting
+            if workers == 1 or (self._quick and not self.active)
+            else -(-waiting // workers),
+        )
         if self._bucket is not None:
             count = self._bucket.allowance(count)
         popleft = queue.popleft
@@ -389,6 +405,7 @@ class Runner:
             errors: dict[int, BaseException] | None = None
             if batch:
                 measured = self._measure(batch) if self.telemetry is not None else None
+                started = time.perf_counter()
                 try:
                     await self.sink.put(batch)
                 except asyncio.CancelledError as exc:
@@ -403,6 +420,10 @@ class Runner:
                     errors = exc.failures
                 except (Exception, Retry, DeadLetter, Drop) as exc:
                     errors = dict.fromkeys(range(len(batch)), exc)
+                else:
+                    self._quick = time.perf_counter() - started < _QUICK_PUT + _QUICK_EVENT * len(
+                        batch
+                    )
                 if measured is not None:
                     self._measured(measured, batch, errors, None)
             if errors is None:  # the common case: everything sent was delivered

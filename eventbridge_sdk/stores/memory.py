@@ -109,6 +109,16 @@ class _Log:
                     break
         return out
 
+    def count_from(self, begin: int) -> int:
+        """How many kept events there are from offset ``begin`` on (without copying them)."""
+        start = max(begin, self.base) - self.base
+        if start >= len(self.bodies):
+            return 0
+        if not self.deleted:
+            return len(self.bodies) - start
+        rest = self.bodies[start:]
+        return len(rest) - rest.count(None)
+
     def trim(self, now: float) -> None:
         if not self.committed:
             return
@@ -412,4 +422,4 @@ class MemoryStore:
         if group is None:
             return BusStats(log.end - 1, log.size)
         done = log.committed.get(group, log.base - 1)
-        return BusStats(log.end - 1, log.size, len(log.records(done + 1, len(log.bodies))))
+        return BusStats(log.end - 1, log.size, log.count_from(done + 1))

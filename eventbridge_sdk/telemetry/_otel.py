@@ -244,12 +244,10 @@ class Telemetry:
         """A link to each distinct creation context of ``forms`` (at most 32). The events of
         one publish share theirs: the string is compared before anything is parsed."""
         seen: dict[int, Link] = {}
-        values: set[object] = set()
-        for form in forms:
-            value = form.get("traceparent")
-            if value is None or value in values:
-                continue
-            values.add(value)
+        # One form per distinct traceparent, found in one pass over the batch.
+        distinct = {form.get("traceparent"): form for form in forms}
+        distinct.pop(None, None)
+        for form in distinct.values():
             context = self.creation_context(form)
             if context is not None and context.span_id not in seen:
                 seen[context.span_id] = self._parent(context)[1][0]

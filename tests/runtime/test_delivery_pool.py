@@ -214,3 +214,64 @@ async def test_a_slow_sync_handler_still_gets_every_event_in_order() -> None:
     async with run_bridge(bridge) as harness:
         await harness.publish("orders", [order(n) for n in range(10)])
     assert got == list(range(10))
+
+
+class PartsSink:
+    """A sink that records the size of each put, and waits on ``gate`` while it is set."""
+
+    max_batch = 64
+
+    def __init__(self) -> None:
+        self.parts: list[int] = []
+        self.gate: asyncio.Future[None] | None = None
+
+    async def start(self, context: object) -> None: ...
+
+    async def put(self, batch: object) -> None:
+        self.parts.append(len(batch))  # type: ignore[arg-type]
+        if self.gate is not None:
+            await self.gate
+
+    async def flush(self) -> None: ...
+
+    async def pre_commit(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+async def test_a_target_whose_puts_are_quick_takes_what_waits_in_one_part() -> None:
+    bridge = EventBridge("memory://")
+    sink = PartsSink()
+    bridge.bus("orders").rule("all").add_sink("parts", sink, concurrency=16)
+    async with run_bridge(bridge) as harness:
+        await harness.publish("orders", [order(0)])  # one quick put: nothing in it waited
+        await harness.publish("orders", [order(n) for n in range(1, 129)])
+    # Split sixteen ways, the backlog would have cost sixteen puts of eight.
+    assert sink.parts == [1, 64, 64]
+
+
+async def test_a_target_whose_puts_wait_shares_what_waits_among_its_deliveries() -> None:
+    bridge = EventBridge("memory://")
+    sink = PartsSink()
+    bridge.bus("orders").rule("all").add_sink("parts", sink, concurrency=4)
+    loop = asyncio.get_running_loop()
+    async with run_bridge(bridge) as harness:
+        await harness.publish("orders", [order(0)])  # quick
+        runner = worker_of(bridge).runners["orders/all/parts"]
+        sink.gate = gate = loop.create_future()
+        await harness.publish("orders", [order(1)], wait=False)
+        await until(lambda: runner.active == 1)
+        # A delivery is in flight, waiting: what comes meanwhile is shared among the others.
+        await harness.publish("orders", [order(n) for n in range(2, 41)], wait=False)
+        await until(lambda: runner.active == 4)
+        assert sink.parts == [1, 1, 10, 8, 6]
+        gate.set_result(None)
+        await harness.wait_idle()
+        assert sum(sink.parts) == 41
+        # Those puts waited: a backlog is shared among four deliveries, even with none in flight.
+        sink.gate, sink.parts = None, []
+        await harness.publish("orders", [order(n) for n in range(41, 81)])
+        assert sink.parts[0] == 10
+        # Quick again: the next backlog goes in one part.
+        await harness.publish("orders", [order(n) for n in range(81, 121)])
+        assert sink.parts[-1] == 40
