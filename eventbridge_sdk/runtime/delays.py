@@ -350,10 +350,16 @@ class DelayScheduler:
                 self.group, key, now=now, max_count=room, lease=self.lease
             )
             await runner.feed(claimed)
-            if sum(entry.weight for entry in claimed) >= room:
+            weight = sum(entry.weight for entry in claimed)
+            if weight >= room:
                 wake_at = now  # more may be due
-            elif not runner.spills_in_flight:
-                runner.spilling = False  # the backlog is through: new events go straight in
+            else:
+                if not runner.spills_in_flight:
+                    runner.spilling = False  # the backlog is through: new events go straight in
+                if claimed and stats.size > weight:
+                    # The key's other entries come due later: look again at once to learn when
+                    # (its next_due was that of the entries just claimed).
+                    wake_at = now
         return wake_at
 
     def _warn_unknown(self, key: str, count: int) -> None:

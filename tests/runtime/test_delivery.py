@@ -33,6 +33,10 @@ from eventbridge_sdk.testing import run_bridge
 START = 1_700_000_000.0
 
 
+URL = ["memory://"]
+"""The store URL of the running test's backend, for a bridge started without the harness."""
+
+
 @pytest.fixture(autouse=True, params=["memory", "sqlite", "redis", "nats"])
 def backend(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
@@ -40,9 +44,10 @@ def backend(
     """Every test of this module runs on each store: retries and dead letters hold on all."""
     kind = request.param
     if kind == "memory":
+        URL[0] = "memory://"
         yield kind
         return
-    url = {
+    URL[0] = url = {
         "sqlite": lambda: f"sqlite:///{tmp_path}/events.db",
         "redis": services.redis_url,
         "nats": services.nats_url,
@@ -78,6 +83,31 @@ def exact(max_attempts: int, delay: float = 10.0, **options: object) -> RetryPol
 
 
 class TestRetries:
+    async def test_retries_due_one_after_another_each_run_when_due(self) -> None:
+        # On the real clock, with the delay queue's poll far away: each retry must wake the
+        # scheduler by its own due time, not wait for the next poll.
+        settings = Settings(runtime={"delay_poll_interval": 3600})  # type: ignore[arg-type]
+        bridge = EventBridge(URL[0], settings=settings)
+        failed: set[int] = set()
+        retried: list[int] = []
+        done = asyncio.Event()
+
+        @bridge.bus("orders").rule("all").target(concurrency=1, retry=exact(3, delay=0.05))
+        async def flaky(event: Event) -> None:
+            n = event.data["n"]
+            if n not in failed:
+                failed.add(n)
+                await asyncio.sleep(0.01)  # so that the retries come due one after another
+                raise ConnectionError("first attempts fail")
+            retried.append(n)
+            if len(retried) == 10:
+                done.set()
+
+        async with bridge:
+            await bridge.publish("orders", [order(n) for n in range(10)])
+            await asyncio.wait_for(done.wait(), 30)
+        assert sorted(retried) == list(range(10))
+
     async def test_a_failed_delivery_is_retried_on_schedule_until_it_succeeds(self) -> None:
         bridge = EventBridge("memory://")
         calls = 0
