@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import pytest
 
-from eventbridge_sdk import Event, EventBridge
-from eventbridge_sdk.stores import SQLiteStore
+from eventbridge_sdk import Event, EventBridge, RetryPolicy
+from eventbridge_sdk.stores import MemoryStore, SQLiteStore
+from eventbridge_sdk.stores.base import Claimed
 from eventbridge_sdk.testing import run_bridge
 
 
@@ -65,3 +69,30 @@ async def test_the_bridge_is_stopped_and_restored_afterwards() -> None:
         assert bridge.running
     assert not bridge.running
     assert bridge._observers == []
+
+
+async def test_waiting_for_idle_covers_a_retry_claimed_and_not_yet_queued() -> None:
+    class SlowClaims(MemoryStore):
+        """Claims an entry at once, then takes a while to hand it over."""
+
+        async def claim(self, *args: Any, **options: Any) -> list[Claimed]:
+            claimed = await super().claim(*args, **options)
+            await asyncio.sleep(0.05)
+            return claimed
+
+    bridge = EventBridge("memory://")
+    calls: list[int] = []
+    retry = RetryPolicy(max_attempts=2, initial_delay=10, jitter=0)
+
+    @bridge.bus("orders").rule("all").target(retry=retry)
+    async def flaky(event: Event) -> None:
+        calls.append(len(calls))
+        if len(calls) == 1:
+            raise ConnectionError("first attempt")
+
+    async with run_bridge(bridge, store=SlowClaims()) as harness:
+        await harness.publish("orders", Event(type="t", source="/s"))
+        assert calls == [0]
+        await harness.clock.advance(10)  # the retry is due; its claim is under way
+        await bridge.wait_idle(5)
+        assert calls == [0, 1]

@@ -230,6 +230,9 @@ class DelayScheduler:
         self.claim_batch = claim_batch
         self.runners: dict[str, Runner] = {}
         self._wake = asyncio.Event()
+        self.claiming = 0
+        """Claims under way: entries taken from the store and not yet in their runner's queue
+        (neither due in the store nor queued: :meth:`Worker.wait_delays_settled` waits)."""
         self._task: asyncio.Task[None] | None = None
         self._finisher: asyncio.Task[None] | None = None
         self._finished: list[int | str] = []
@@ -346,10 +349,14 @@ class DelayScheduler:
             room = min(runner.room(), self.claim_batch)
             if room <= 0:
                 continue  # the runner wakes the scheduler when it has room again
-            claimed = await self.store.claim(
-                self.group, key, now=now, max_count=room, lease=self.lease
-            )
-            await runner.feed(claimed)
+            self.claiming += 1
+            try:
+                claimed = await self.store.claim(
+                    self.group, key, now=now, max_count=room, lease=self.lease
+                )
+                await runner.feed(claimed)
+            finally:
+                self.claiming -= 1
             weight = sum(entry.weight for entry in claimed)
             if weight >= room:
                 wake_at = now  # more may be due

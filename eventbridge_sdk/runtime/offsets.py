@@ -67,6 +67,11 @@ class _Waits:
 
     def _closed_one(self) -> None:
         self._open_events -= 1
+        if self._room is not None:
+            self._open_room()
+
+    def _open_room(self) -> None:
+        """Wake :meth:`wait_for_room` if the events open went below its limit."""
         if self._room is not None and self._open_events < self._room_limit:
             self._room.set()
 
@@ -176,17 +181,19 @@ class OffsetTracker(_Waits):
         :meth:`done` for each, with one wake-up of the committer at the end."""
         partitions = self._partitions
         moved: dict[int, _Partition] = {}
+        self._in_flight -= len(records)
         for record in records:
             partition, offset = record[0], record[1]
             part = partitions[partition]
             remaining = part.remaining
             left = remaining[offset] - 1
-            self._in_flight -= 1
             if left:
                 remaining[offset] = left
                 continue
             del remaining[offset]
-            self._closed_one()
+            self._open_events -= 1
+            if self._room is not None:
+                self._open_room()
             order = part.order
             if order[0] == offset:
                 last = order.popleft()

@@ -68,6 +68,8 @@ _Item = tuple[_Source, dict[str, Any]]  # where it came from, the event's JSON f
 
 _EXTENSION_PREFIX = "deadletter"
 
+_perf = time.perf_counter
+
 _QUICK_PUT = 200e-6
 _QUICK_EVENT = 20e-6
 """A put that took less than ``_QUICK_PUT + _QUICK_EVENT * events`` seconds did not wait on
@@ -276,8 +278,14 @@ class Runner:
     def _finished(self, count: int) -> None:
         self._unfinished -= count
         if not self._unfinished and self._drained is not None:
-            if not self._drained.done():
-                self._drained.set_result(None)
+            self._wake_drain()
+
+    def _wake_drain(self) -> None:
+        """Nothing is unfinished any more: wake :meth:`drain`."""
+        drained = self._drained
+        if drained is not None:
+            if not drained.done():
+                drained.set_result(None)
             self._drained = None
 
     async def feed(self, claimed: Sequence[Claimed]) -> None:
@@ -352,22 +360,25 @@ class Runner:
         """
         queue = self.queue
         waiting = len(queue)
-        slots = self.concurrency - self.active
-        if not waiting or slots <= 0 or self.paused is not None:
+        if not waiting or self.active >= self.concurrency or self.paused is not None:
             return []
-        # A part of what waits per delivery the target may have in flight, free now or not: a
-        # delivery that ends while the others still run must not take the whole backlog.
-        workers = self.concurrency
-        count = min(
-            self._max_batch,
-            waiting
-            if workers == 1 or (self._quick and not self.active)
-            else -(-waiting // workers),
-        )
-        if self._bucket is not None:
-            count = self._bucket.allowance(count)
-        popleft = queue.popleft
-        items = [popleft() for _ in range(count)]
+        if waiting == 1 and self._bucket is None:
+            items = [queue.popleft()]  # the common case of a target among many
+        else:
+            # A part of what waits per delivery the target may have in flight, free now or
+            # not: a delivery that ends while the others still run must not take the whole
+            # backlog.
+            workers = self.concurrency
+            count = min(
+                self._max_batch,
+                waiting
+                if workers == 1 or (self._quick and not self.active)
+                else -(-waiting // workers),
+            )
+            if self._bucket is not None:
+                count = self._bucket.allowance(count)
+            popleft = queue.popleft
+            items = [popleft() for _ in range(count)]
         if self._room is not None:
             self._wake_dispatcher()
         self.active += 1
@@ -405,7 +416,7 @@ class Runner:
             errors: dict[int, BaseException] | None = None
             if batch:
                 measured = self._measure(batch) if self.telemetry is not None else None
-                started = time.perf_counter()
+                started = _perf()
                 try:
                     await self.sink.put(batch)
                 except asyncio.CancelledError as exc:
@@ -421,9 +432,7 @@ class Runner:
                 except (Exception, Retry, DeadLetter, Drop) as exc:
                     errors = dict.fromkeys(range(len(batch)), exc)
                 else:
-                    self._quick = time.perf_counter() - started < _QUICK_PUT + _QUICK_EVENT * len(
-                        batch
-                    )
+                    self._quick = _perf() - started < _QUICK_PUT + _QUICK_EVENT * len(batch)
                 if measured is not None:
                     self._measured(measured, batch, errors, None)
             if errors is None:  # the common case: everything sent was delivered
@@ -446,7 +455,9 @@ class Runner:
                     await self._outcome(item, delivery, error)
         finally:
             self.active -= 1
-            self._finished(count)
+            self._unfinished -= count
+            if not self._unfinished and self._drained is not None:
+                self._wake_drain()
         if self.spilling and len(self.queue) <= self.queue_size // 2:
             self.delays.wake()
         if self.queue and not self.scheduled:

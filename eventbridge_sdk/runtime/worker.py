@@ -248,7 +248,11 @@ class Worker:
                 for key, entry in stats.items()
                 if entry.next_due <= horizon and key in runners and runners[key].paused is None
             ]
-            if not waiting and all(runner.idle for runner in runners.values()):
+            if (
+                not waiting
+                and not self.delays.claiming
+                and all(runner.idle for runner in runners.values())
+            ):
                 return
             self.delays.wake()
             await asyncio.sleep(next(pauses, 0.005 if due_only else 0.02))

@@ -17,7 +17,9 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Project
     store = f"sqlite:///{tmp_path}/events.db"
     monkeypatch.setenv("EVENTBRIDGE_STORE", store)
     path, modules = list(sys.path), set(sys.modules)
-    yield Project(tmp_path, store, tmp_path / "seen.txt", CliRunner())
+    # Wide enough that no line of the output wraps, however long the temporary path is.
+    runner = CliRunner(env={"COLUMNS": "400"})
+    yield Project(tmp_path, store, tmp_path / "seen.txt", runner)
     sys.path[:] = path
     for name in set(sys.modules) - modules:
         if name.startswith("app_"):
