@@ -74,6 +74,9 @@ _QUICK_PUT = 200e-6
 _QUICK_EVENT = 20e-6
 """A put that took less than ``_QUICK_PUT + _QUICK_EVENT * events`` seconds did not wait on
 anything worth overlapping (a no-op, a cache, a fast handler in one hand-off to the threads)."""
+_QUICK_STREAK = 4
+"""Quick puts in a row before a target takes what waits in one part: one quick put of a target
+that is mostly slow (a handler that skips some events at once) does not make it a quick one."""
 
 
 class Pause(NamedTuple):
@@ -197,11 +200,10 @@ class Runner:
         self.active = 0
         """Deliveries in flight (at most ``concurrency``)."""
         self._max_batch = 1 if self.policy.tolerance == "none" else sink.max_batch
-        self._quick = False
-        """Whether the last delivered put was quick: then the next part takes what waits in one
-        go, since concurrent parts would only add a put's overhead per part."""
         """Under tolerance "none" nothing after an event that fails for good may be delivered
         before it, so such a target takes one event at a time."""
+        self._quick = 0
+        """Puts in a row that were quick, delivered or not (see :meth:`take_part`)."""
         self._unfinished = 0
         self._drained: asyncio.Future[None] | None = None
         """Created by :meth:`drain` while it waits; resolved when nothing is unfinished."""
@@ -354,9 +356,10 @@ class Runner:
 
         What waits is shared among the deliveries the runner may still start, so that a
         target with ``concurrency`` N has N deliveries going when enough events wait. Unless
-        the last put was quick (nothing in it waited) and none is in flight: then one part
-        takes it all, since splitting would pay a put's overhead again for each part with
-        nothing to overlap.
+        the last few puts were quick (nothing in them waited) and none is in flight: then one
+        part takes it all (up to the sink's ``max_batch``), since splitting would pay a put's
+        overhead again for each part with nothing to overlap. The price: should such a target
+        turn slow, that one part waits on one call after the other; the next is shared again.
         """
         queue = self.queue
         waiting = len(queue)
@@ -372,7 +375,7 @@ class Runner:
             count = min(
                 self._max_batch,
                 waiting
-                if workers == 1 or (self._quick and not self.active)
+                if workers == 1 or (self._quick >= _QUICK_STREAK and not self.active)
                 else -(-waiting // workers),
             )
             if self._bucket is not None:
@@ -431,8 +434,10 @@ class Runner:
                     errors = exc.failures
                 except (Exception, Retry, DeadLetter, Drop) as exc:
                     errors = dict.fromkeys(range(len(batch)), exc)
+                if _perf() - started < _QUICK_PUT + _QUICK_EVENT * len(batch):
+                    self._quick += 1
                 else:
-                    self._quick = _perf() - started < _QUICK_PUT + _QUICK_EVENT * len(batch)
+                    self._quick = 0
                 if measured is not None:
                     self._measured(measured, batch, errors, None)
             if errors is None:  # the common case: everything sent was delivered

@@ -218,13 +218,15 @@ async def test_a_slow_sync_handler_still_gets_every_event_in_order() -> None:
 
 
 class PartsSink:
-    """A sink that records the size of each put, and waits on ``gate`` while it is set."""
+    """A sink that records the size of each put; while ``gate`` is set it waits on it, and then
+    fails the put when ``fail`` is set."""
 
     max_batch = 64
 
     def __init__(self) -> None:
         self.parts: list[int] = []
         self.gate: asyncio.Future[None] | None = None
+        self.fail = False
 
     async def start(self, context: object) -> None: ...
 
@@ -232,6 +234,8 @@ class PartsSink:
         self.parts.append(len(batch))  # type: ignore[arg-type]
         if self.gate is not None:
             await self.gate
+            if self.fail:
+                raise ConnectionError("the gate opened on a failure")
 
     async def flush(self) -> None: ...
 
@@ -245,10 +249,11 @@ async def test_a_target_whose_puts_are_quick_takes_what_waits_in_one_part() -> N
     sink = PartsSink()
     bridge.bus("orders").rule("all").add_sink("parts", sink, concurrency=16)
     async with run_bridge(bridge) as harness:
-        await harness.publish("orders", [order(0)])  # one quick put: nothing in it waited
-        await harness.publish("orders", [order(n) for n in range(1, 129)])
+        for n in range(4):  # quick puts: nothing in them waited
+            await harness.publish("orders", [order(n)])
+        await harness.publish("orders", [order(n) for n in range(4, 132)])
     # Split sixteen ways, the backlog would have cost sixteen puts of eight.
-    assert sink.parts == [1, 64, 64]
+    assert sink.parts == [1, 1, 1, 1, 64, 64]
 
 
 async def test_a_target_whose_puts_wait_shares_what_waits_among_its_deliveries() -> None:
@@ -257,22 +262,27 @@ async def test_a_target_whose_puts_wait_shares_what_waits_among_its_deliveries()
     bridge.bus("orders").rule("all").add_sink("parts", sink, concurrency=4)
     loop = asyncio.get_running_loop()
     async with run_bridge(bridge) as harness:
-        await harness.publish("orders", [order(0)])  # quick
+        for n in range(4):
+            await harness.publish("orders", [order(n)])  # quick
         runner = worker_of(bridge).runners["orders/all/parts"]
         sink.gate = gate = loop.create_future()
-        await harness.publish("orders", [order(1)], wait=False)
+        await harness.publish("orders", [order(4)], wait=False)
         await until(lambda: runner.active == 1)
         # A delivery is in flight, waiting: what comes meanwhile is shared among the others.
-        await harness.publish("orders", [order(n) for n in range(2, 41)], wait=False)
+        await harness.publish("orders", [order(n) for n in range(5, 44)], wait=False)
         await until(lambda: runner.active == 4)
-        assert sink.parts == [1, 1, 10, 8, 6]
+        assert sink.parts == [1, 1, 1, 1, 1, 10, 8, 6]
+        sink.gate = None
         gate.set_result(None)
         await harness.wait_idle()
-        assert sum(sink.parts) == 41
-        # Those puts waited: a backlog is shared among four deliveries, even with none in flight.
-        sink.gate, sink.parts = None, []
-        await harness.publish("orders", [order(n) for n in range(41, 81)])
-        assert sink.parts[0] == 10
-        # Quick again: the next backlog goes in one part.
-        await harness.publish("orders", [order(n) for n in range(81, 121)])
-        assert sink.parts[-1] == 40
+        assert sum(sink.parts) == 44
+
+        # A put that waited, even one that failed, makes the target share a backlog again,
+        # until quick puts in a row show that nothing waits.
+        sink.parts, sink.fail = [], True
+        sink.gate = loop.create_future()
+        loop.call_later(0.01, sink.gate.set_result, None)
+        await harness.publish("orders", [order(44)])  # waits 10 ms, then fails
+        sink.gate = None
+        await harness.publish("orders", [order(n) for n in range(45, 85)])
+        assert sink.parts == [1, 10, 8, 6, 4, 12]
