@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, Final, Protocol, TypeAlias
-
-import jsonpath
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeAlias
 
 from .._errors import InvalidTransformError
+
+if TYPE_CHECKING:
+    import jsonpath
 
 __all__ = [
     "as_document",
@@ -102,6 +103,10 @@ def compile_path(path: str, where: str) -> tuple[Getter, bool]:
     keys = _plain_keys(path)
     if keys is not None:
         return _plain_getter(keys), True
+    # Imported when a path needs the engine: most transforms use plain paths only, and the
+    # import costs a twentieth of a second at every start of a process.
+    import jsonpath
+
     try:
         compiled = jsonpath.compile(path)
     except jsonpath.JSONPathError as exc:
