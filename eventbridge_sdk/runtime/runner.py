@@ -152,6 +152,16 @@ class _TokenBucket:
 class Runner:
     """Delivers one rule's matched events to one target."""
 
+    # Slots: a thousand targets are a thousand runners, each touched for each of its events;
+    # an attribute in a slot is read at a fixed place, not looked up in a dict of its own.
+    __slots__ = (
+        "_bucket", "_drained", "_max_batch", "_quick", "_room", "_span_puts",
+        "_transform_context", "_unfinished", "active", "bus", "clock", "concurrency", "counts",
+        "delays", "metric_attributes", "name", "observers", "paused", "policy", "pool",
+        "publish", "queue", "queue_size", "rate_limit", "rng", "rule", "scheduled", "sink",
+        "spilling", "spills_in_flight", "target", "telemetry", "tracker", "transform",
+    )  # fmt: skip
+
     def __init__(
         self,
         *,
