@@ -416,15 +416,18 @@ class Runner:
                     await self.clock.sleep(wait)
             build = self._build
             batch: list[Delivery] = []
-            sent: list[_Item] = []
+            sent = items  # the items whose delivery goes to the sink: all of them, as a rule
             unsent: list[tuple[_Item, Delivery | None, BaseException | None]] | None = None
             for item in items:
                 delivery, error = build(item)
                 if error is None and delivery is not None:
                     batch.append(delivery)
-                    sent.append(item)
+                    if unsent is not None:
+                        sent.append(item)
                 else:
-                    unsent = unsent or []
+                    if unsent is None:
+                        unsent = []
+                        sent = items[: len(batch)]  # those before this one all went
                     unsent.append((item, delivery, error))
             errors: dict[int, BaseException] | None = None
             if batch:
@@ -455,13 +458,20 @@ class Runner:
                     for delivery in batch:
                         self._observe(delivery, None)
                 self.counts.delivered += len(batch)
-                records = [source for source, _ in sent if type(source) is Record]
-                if records:
-                    self.tracker.done_all(records)
-                if len(records) < len(sent):
-                    for source, _ in sent:
-                        if type(source) is not Record:
-                            source.settle(self.delays)  # type: ignore[union-attr]
+                if len(sent) == 1:  # a target among many gets its events one at a time
+                    source = sent[0][0]
+                    if type(source) is Record:
+                        self.tracker.done_all((source,))
+                    else:
+                        source.settle(self.delays)  # type: ignore[union-attr]
+                elif sent:
+                    records = [source for source, _ in sent if type(source) is Record]
+                    if records:
+                        self.tracker.done_all(records)
+                    if len(records) < len(sent):
+                        for source, _ in sent:
+                            if type(source) is not Record:
+                                source.settle(self.delays)  # type: ignore[union-attr]
             else:
                 for index, (item, delivery) in enumerate(zip(sent, batch, strict=True)):
                     await self._outcome(item, delivery, errors.get(index))

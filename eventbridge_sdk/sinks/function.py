@@ -59,6 +59,11 @@ class FunctionSink:
         self._invoke = self.signature.invoker()
         # A subclass that overrides call() (to trace or wrap each call) gets it called per event.
         self._calls_through = type(self).call is not FunctionSink.call
+        self._on_loop: Callable[[Event], Any] | None = (
+            self.call if self._calls_through else self._invoke if self.signature.is_async else None
+        )
+        """What a delivery calls for each event on the event loop; ``None``: the handler is
+        synchronous and runs in the thread pool."""
         self._context: SinkContext | None = None
         self._telemetry: Any = None
         self._warned = False
@@ -85,17 +90,14 @@ class FunctionSink:
         return await self._deliver(batch)
 
     async def _deliver(self, batch: Sequence[Delivery]) -> None:
-        outcomes: list[tuple[bool, Any]] | None = None
-        if self._calls_through:
-            invoke: Callable[[Event], Any] = self.call
-        elif self.signature.is_async:
-            invoke = self._invoke
-        else:
+        invoke = self._on_loop
+        outcomes: list[tuple[bool, Any]] = []
+        if invoke is None:
             outcomes = await self._in_pool([delivery.event for delivery in batch])
         failures: dict[int, BaseException] | None = None
         for index, delivery in enumerate(batch):
             try:
-                if outcomes is None:
+                if invoke is not None:
                     returned = await invoke(delivery.event)
                 else:
                     ok, returned = outcomes[index]
