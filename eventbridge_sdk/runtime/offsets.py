@@ -67,11 +67,6 @@ class _Waits:
 
     def _closed_one(self) -> None:
         self._open_events -= 1
-        if self._room is not None:
-            self._open_room()
-
-    def _open_room(self) -> None:
-        """Wake :meth:`wait_for_room` if the events open went below its limit."""
         if self._room is not None and self._open_events < self._room_limit:
             self._room.set()
 
@@ -191,9 +186,7 @@ class OffsetTracker(_Waits):
                 remaining[offset] = left
                 continue
             del remaining[offset]
-            self._open_events -= 1
-            if self._room is not None:
-                self._open_room()
+            self._closed_one()
             order = part.order
             if order[0] == offset:
                 last = order.popleft()

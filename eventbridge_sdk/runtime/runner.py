@@ -290,14 +290,8 @@ class Runner:
     def _finished(self, count: int) -> None:
         self._unfinished -= count
         if not self._unfinished and self._drained is not None:
-            self._wake_drain()
-
-    def _wake_drain(self) -> None:
-        """Nothing is unfinished any more: wake :meth:`drain`."""
-        drained = self._drained
-        if drained is not None:
-            if not drained.done():
-                drained.set_result(None)
+            if not self._drained.done():
+                self._drained.set_result(None)
             self._drained = None
 
     async def feed(self, claimed: Sequence[Claimed]) -> None:
@@ -375,23 +369,19 @@ class Runner:
         waiting = len(queue)
         if not waiting or self.active >= self.concurrency or self.paused is not None:
             return []
-        if waiting == 1 and self._bucket is None:
-            items = [queue.popleft()]  # the common case of a target among many
-        else:
-            # A part of what waits per delivery the target may have in flight, free now or
-            # not: a delivery that ends while the others still run must not take the whole
-            # backlog.
-            workers = self.concurrency
-            count = min(
-                self._max_batch,
-                waiting
-                if workers == 1 or (self._quick >= _QUICK_STREAK and not self.active)
-                else -(-waiting // workers),
-            )
-            if self._bucket is not None:
-                count = self._bucket.allowance(count)
-            popleft = queue.popleft
-            items = [popleft() for _ in range(count)]
+        # A part of what waits per delivery the target may have in flight, free now or not: a
+        # delivery that ends while the others still run must not take the whole backlog.
+        workers = self.concurrency
+        count = min(
+            self._max_batch,
+            waiting
+            if workers == 1 or (self._quick >= _QUICK_STREAK and not self.active)
+            else -(-waiting // workers),
+        )
+        if self._bucket is not None:
+            count = self._bucket.allowance(count)
+        popleft = queue.popleft
+        items = [popleft() for _ in range(count)]
         if self._room is not None:
             self._wake_dispatcher()
         self.active += 1
@@ -458,20 +448,13 @@ class Runner:
                     for delivery in batch:
                         self._observe(delivery, None)
                 self.counts.delivered += len(batch)
-                if len(sent) == 1:  # a target among many gets its events one at a time
-                    source = sent[0][0]
-                    if type(source) is Record:
-                        self.tracker.done_all((source,))
-                    else:
-                        source.settle(self.delays)  # type: ignore[union-attr]
-                elif sent:
-                    records = [source for source, _ in sent if type(source) is Record]
-                    if records:
-                        self.tracker.done_all(records)
-                    if len(records) < len(sent):
-                        for source, _ in sent:
-                            if type(source) is not Record:
-                                source.settle(self.delays)  # type: ignore[union-attr]
+                records = [source for source, _ in sent if type(source) is Record]
+                if records:
+                    self.tracker.done_all(records)
+                if len(records) < len(sent):
+                    for source, _ in sent:
+                        if type(source) is not Record:
+                            source.settle(self.delays)  # type: ignore[union-attr]
             else:
                 for index, (item, delivery) in enumerate(zip(sent, batch, strict=True)):
                     await self._outcome(item, delivery, errors.get(index))
@@ -480,9 +463,7 @@ class Runner:
                     await self._outcome(item, delivery, error)
         finally:
             self.active -= 1
-            self._unfinished -= count
-            if not self._unfinished and self._drained is not None:
-                self._wake_drain()
+            self._finished(count)
         if self.spilling and len(self.queue) <= self.queue_size // 2:
             self.delays.wake()
         if self.queue and not self.scheduled:
