@@ -65,8 +65,9 @@ class _Waits:
             finally:
                 self._room = None
 
-    def _closed_one(self) -> None:
-        self._open_events -= 1
+    def _closed(self, count: int) -> None:
+        """``count`` records are finished by every runner: they make room."""
+        self._open_events -= count
         if self._room is not None and self._open_events < self._room_limit:
             self._room.set()
 
@@ -163,7 +164,7 @@ class OffsetTracker(_Waits):
             part.remaining[offset] = left
             return
         del part.remaining[offset]
-        self._closed_one()
+        self._closed(1)
         if part.order[0] == offset:
             order, remaining = part.order, part.remaining
             last = order.popleft()
@@ -175,7 +176,8 @@ class OffsetTracker(_Waits):
         """Record that one runner finished each of ``records`` (a delivered batch): as
         :meth:`done` for each, with one wake-up of the committer at the end."""
         partitions = self._partitions
-        moved: dict[int, _Partition] = {}
+        moved = False
+        closed = 0
         self._in_flight -= len(records)
         for record in records:
             partition, offset = record[0], record[1]
@@ -186,14 +188,16 @@ class OffsetTracker(_Waits):
                 remaining[offset] = left
                 continue
             del remaining[offset]
-            self._closed_one()
+            closed += 1
             order = part.order
             if order[0] == offset:
                 last = order.popleft()
                 while order and order[0] not in remaining:
                     last = order.popleft()
                 part.watermark = last
-                moved[partition] = part
+                moved = True
+        if closed:
+            self._closed(closed)
         if moved:
             self.changed.set()
             if self._waiters:
@@ -279,7 +283,7 @@ class AckTracker(_Waits):
             self._open[key] = (record, left)
         else:
             del self._open[key]
-            self._closed_one()
+            self._closed(1)
             self._finish(record)
 
     def done_all(self, records: Sequence[Record]) -> None:

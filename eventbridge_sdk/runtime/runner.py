@@ -367,25 +367,29 @@ class Runner:
         """
         queue = self.queue
         waiting = len(queue)
-        if not waiting or self.active >= self.concurrency or self.paused is not None:
+        active, workers = self.active, self.concurrency
+        if not waiting or active >= workers or self.paused is not None:
             return []
         # A part of what waits per delivery the target may have in flight, free now or not: a
         # delivery that ends while the others still run must not take the whole backlog.
-        workers = self.concurrency
-        count = min(
-            self._max_batch,
-            waiting
-            if workers == 1 or (self._quick >= _QUICK_STREAK and not self.active)
-            else -(-waiting // workers),
-        )
+        if workers == 1 or (not active and self._quick >= _QUICK_STREAK):
+            count = waiting
+        else:
+            count = -(-waiting // workers)
+        if count > self._max_batch:
+            count = self._max_batch
         if self._bucket is not None:
             count = self._bucket.allowance(count)
-        popleft = queue.popleft
-        items = [popleft() for _ in range(count)]
+        if count == waiting:
+            items = list(queue)
+            queue.clear()
+        else:
+            popleft = queue.popleft
+            items = [popleft() for _ in range(count)]
         if self._room is not None:
             self._wake_dispatcher()
-        self.active += 1
-        if queue and self.active < self.concurrency:
+        self.active = active = active + 1
+        if count < waiting and active < workers:
             self.pool.schedule(self)  # the rest may start now, beside this delivery
         return items
 
