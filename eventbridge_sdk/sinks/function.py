@@ -91,35 +91,27 @@ class FunctionSink:
 
     async def _deliver(self, batch: Sequence[Delivery]) -> None:
         invoke = self._on_loop
+        outcomes: list[tuple[bool, Any]] = []
         if invoke is None:
-            return await self._deliver_in_pool(batch)
+            outcomes = await self._in_pool([delivery.event for delivery in batch])
         failures: dict[int, BaseException] | None = None
         for index, delivery in enumerate(batch):
             try:
-                returned = await invoke(delivery.event)
+                if invoke is not None:
+                    returned = await invoke(delivery.event)
+                else:
+                    ok, returned = outcomes[index]
+                    if not ok:
+                        raise returned
                 if returned is not None:
                     await self._returned(delivery, returned)
             except asyncio.CancelledError as exc:
-                failures = _cancelled(failures, index, exc)
-            except (Exception, DeliveryOutcome) as exc:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise  # the runtime stops
+                # The handler's own work was cancelled: that delivery failed.
                 failures = failures or {}
                 failures[index] = exc
-        if failures:
-            raise BatchError(failures)
-
-    async def _deliver_in_pool(self, batch: Sequence[Delivery]) -> None:
-        """:meth:`_deliver` of a synchronous handler: the calls run in the thread pool, what
-        they return is published here."""
-        outcomes = await self._in_pool([delivery.event for delivery in batch])
-        failures: dict[int, BaseException] | None = None
-        for index, (delivery, (ok, returned)) in enumerate(zip(batch, outcomes, strict=True)):
-            try:
-                if not ok:
-                    raise returned
-                if returned is not None:
-                    await self._returned(delivery, returned)
-            except asyncio.CancelledError as exc:
-                failures = _cancelled(failures, index, exc)
             except (Exception, DeliveryOutcome) as exc:
                 failures = failures or {}
                 failures[index] = exc
@@ -301,19 +293,6 @@ class FunctionSink:
     async def stop(self) -> None:
         self._context = None
         self.__dict__.pop("put", None)
-
-
-def _cancelled(
-    failures: dict[int, BaseException] | None, index: int, error: asyncio.CancelledError
-) -> dict[int, BaseException]:
-    """A delivery's handler was cancelled: the runtime stops (raise), or the handler's own work
-    was cancelled and that delivery failed."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise error
-    failures = failures or {}
-    failures[index] = error
-    return failures
 
 
 def _in_span(telemetry: Any, span: Any, invoke: Callable[[Event], Any], event: Event) -> Any:
