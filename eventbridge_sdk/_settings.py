@@ -38,7 +38,12 @@ class RuntimeSettings(BaseModel):
     buffer_size: int = Field(
         10_000, ge=1, description="Events the listener may read ahead per bus."
     )
-    fetch_batch: int = Field(500, ge=1, description="Events one store read returns at most.")
+    fetch_batch: int | None = Field(
+        None,
+        ge=1,
+        description="Events one store read returns at most; by default 500, or twice the "
+        "number of the bus's targets where that is more (at most buffer_size).",
+    )
     poll_timeout: float = Field(
         1.0, gt=0, description="Seconds one long-poll read waits before it reads again."
     )

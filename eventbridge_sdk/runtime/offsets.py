@@ -44,16 +44,41 @@ class _Waits:
         self.changed = asyncio.Event()
         """Set whenever something became committable; the committer clears it."""
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._settling: list[Record] = []
+        """Records finished by deliveries of this turn of the event loop, not yet counted."""
 
     @property
     def in_flight(self) -> int:
         """How many deliveries are tracked and not yet done."""
+        if self._settling:
+            self.settle()
         return self._in_flight
 
     @property
     def open_events(self) -> int:
         """How many tracked records have deliveries not yet done."""
+        if self._settling:
+            self.settle()
         return self._open_events
+
+    def done_all(self, records: Sequence[Record]) -> None:
+        raise NotImplementedError
+
+    def done_soon(self, records: Sequence[Record]) -> None:
+        """Record that one runner finished each of ``records`` (a delivered batch), counted
+        with what the other deliveries of this turn of the event loop finished: a pool task
+        that delivers a thousand targets' events one after the other settles them in one pass
+        when it yields, not one per delivery. Whatever reads the tracker counts them first."""
+        settling = self._settling
+        if not settling:
+            asyncio.get_running_loop().call_soon(self.settle)
+        settling += records
+
+    def settle(self) -> None:
+        """Count what :meth:`done_soon` collected (:meth:`done_all`)."""
+        if self._settling:
+            records, self._settling = self._settling, []
+            self.done_all(records)
 
     async def wait_for_room(self, limit: int) -> None:
         """Wait until fewer than ``limit`` records are open."""
@@ -221,10 +246,14 @@ class OffsetTracker(_Waits):
 
     def watermarks(self) -> dict[int, int]:
         """The committable offset of each partition seen so far."""
+        if self._settling:
+            self.settle()
         return {number: part.watermark for number, part in self._partitions.items()}
 
     def passed(self, partition: int, offset: int) -> bool:
         """Whether every record up to ``offset`` of ``partition`` is finished."""
+        if self._settling:
+            self.settle()
         part = self._partitions.get(partition)
         return part is not None and part.watermark >= offset
 
@@ -298,6 +327,8 @@ class AckTracker(_Waits):
 
     def take_finished(self) -> list[Record]:
         """The records finished since the last call, to acknowledge."""
+        if self._settling:
+            self.settle()
         finished, self._finished = self._finished, []
         return finished
 
@@ -307,6 +338,8 @@ class AckTracker(_Waits):
 
     def open_records(self) -> list[Record]:
         """The records some runner still works on (their claims are extended)."""
+        if self._settling:
+            self.settle()
         return [record for record, _ in self._open.values()]
 
     def passed(self, partition: int, offset: int) -> bool:
@@ -314,6 +347,8 @@ class AckTracker(_Waits):
 
         Other readers of the group may hold earlier records; this tracker cannot see them.
         """
+        if self._settling:
+            self.settle()
         if self._read_up_to.get(partition, 0) < offset:
             return False
         return not any(
@@ -322,4 +357,6 @@ class AckTracker(_Waits):
 
     def watermarks(self) -> dict[int, int]:
         """How far this reader has read, per partition (for progress reports)."""
+        if self._settling:
+            self.settle()
         return dict(self._read_up_to)

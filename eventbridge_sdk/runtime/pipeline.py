@@ -37,7 +37,7 @@ from .runner import Runner
 if TYPE_CHECKING:
     from ..telemetry._otel import Telemetry
 
-__all__ = ["BusPipeline", "PipelineOptions"]
+__all__ = ["FETCH_BATCH", "BusPipeline", "PipelineOptions", "default_fetch_batch"]
 
 logger = logging.getLogger("eventbridge_sdk")
 
@@ -49,12 +49,28 @@ class PipelineOptions:
     group: str
     buffer_size: int = 10_000
     """Events of the bus in flight at most: dispatched and not yet finished by every runner."""
-    fetch_batch: int = 500
+    fetch_batch: int | None = None
+    """Records one store read returns at most; ``None``: :func:`default_fetch_batch`."""
     poll_timeout: float = 1.0
     extend_interval: float | None = None
     """Seconds between extensions of the claims of records in flight (ack stores); by default a
     third of the store's :attr:`~eventbridge_sdk.stores.base.Store.ack_timeout`, so that two
     extensions may fail before another worker takes the records over."""
+
+
+FETCH_BATCH = 500
+"""Records one read of a bus returns at most, unless the bus has many targets."""
+
+
+def default_fetch_batch(targets: int, buffer_size: int) -> int:
+    """How many records one read of a bus with ``targets`` targets returns at most.
+
+    :data:`FETCH_BATCH`, or twice the number of targets where that is more (at most
+    ``buffer_size``): what one read brings is delivered target by target, and with events
+    spread over a thousand targets a read of 500 would give each of them half an event, so
+    that every delivery would carry one event and pay a delivery's fixed cost for it.
+    """
+    return max(1, min(max(FETCH_BATCH, 2 * targets), buffer_size))
 
 
 @dataclass(slots=True)
@@ -94,6 +110,10 @@ class BusPipeline:
             for runner in self.runners
             if getattr(type(runner.sink), "pre_commit", None) is not FunctionSink.pre_commit
         ]
+        self.fetch_batch = options.fetch_batch or default_fetch_batch(
+            len(self.runners), options.buffer_size
+        )
+        """Records one read returns at most."""
         # Read ahead by two batches: enough to keep the dispatcher busy while the store answers.
         self.buffer: asyncio.Queue[Sequence[Record] | None] = asyncio.Queue(2)
         # Batches fetched and not yet wholly tracked (ack stores extend their claims too).
@@ -122,10 +142,11 @@ class BusPipeline:
 
     async def _listen(self) -> None:
         store, bus, options, tracker = self.store, self.bus, self.options, self.tracker
+        fetch_batch = self.fetch_batch
         while True:
             try:
                 records = await store.fetch(
-                    bus, options.group, max_count=options.fetch_batch, timeout=options.poll_timeout
+                    bus, options.group, max_count=fetch_batch, timeout=options.poll_timeout
                 )
             except asyncio.CancelledError:
                 raise

@@ -454,7 +454,7 @@ class Runner:
                 self.counts.delivered += len(batch)
                 records = [source for source, _ in sent if type(source) is Record]
                 if records:
-                    self.tracker.done_all(records)
+                    self.tracker.done_soon(records)
                 if len(records) < len(sent):
                     for source, _ in sent:
                         if type(source) is not Record:

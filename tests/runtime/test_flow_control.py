@@ -8,7 +8,8 @@ from collections.abc import Callable
 
 import pytest
 
-from eventbridge_sdk import ConfigurationError, Event, EventBridge
+from eventbridge_sdk import ConfigurationError, Event, EventBridge, Settings
+from eventbridge_sdk.runtime.pipeline import default_fetch_batch
 from eventbridge_sdk.runtime.runner import Runner
 from eventbridge_sdk.testing import ManualClock, run_bridge
 
@@ -179,3 +180,34 @@ def test_a_bus_cannot_dead_letter_to_itself_nor_change_its_options() -> None:
     assert bridge.bus("payments") is bridge.bus("payments", dead_letter="payments-dlq")
     with pytest.raises(ConfigurationError, match="declared already with other delivery options"):
         bridge.bus("payments", dead_letter="elsewhere")
+
+
+def test_a_bus_read_brings_500_events_or_two_per_target_within_the_buffer() -> None:
+    assert default_fetch_batch(1, 10_000) == 500
+    assert default_fetch_batch(250, 10_000) == 500
+    assert default_fetch_batch(1000, 10_000) == 2000
+    assert default_fetch_batch(1000, 1500) == 1500
+    assert default_fetch_batch(1, 20) == 20
+
+
+@pytest.mark.parametrize(("setting", "expected"), [(None, 600), (50, 50)])
+async def test_the_listener_reads_twice_the_targets_unless_fetch_batch_is_set(
+    setting: int | None, expected: int
+) -> None:
+    runtime = {} if setting is None else {"fetch_batch": setting}
+    bridge = EventBridge("memory://", settings=Settings(runtime=runtime))
+    bus = bridge.bus("orders")
+    got: list[Event] = []
+    for k in range(300):
+        rule = bus.rule(f"r{k}", pattern={"type": [f"order.{k}"]})
+
+        async def handler(event: Event) -> None:
+            got.append(event)
+
+        rule.target(name=f"t{k}")(handler)
+    async with run_bridge(bridge):
+        worker = bridge._worker
+        assert worker is not None
+        assert worker.pipelines["orders"].fetch_batch == expected
+        await bridge.publish("orders", [{"type": f"order.{k}", "source": "/s"} for k in range(300)])
+        await until(lambda: len(got) == 300)

@@ -104,3 +104,60 @@ def test_ack_mode_restores_records_whose_ack_failed() -> None:
     finished = tracker.take_finished()
     tracker.restore(finished)
     assert tracker.take_finished() == finished
+
+
+async def test_done_soon_counts_a_turns_deliveries_together_when_the_loop_turns() -> None:
+    tracker = OffsetTracker()
+    for offset in (1, 2, 3):
+        tracker.track(rec(0, offset), 1)
+    tracker.done_soon([rec(0, 2)])
+    tracker.done_soon([rec(0, 1), rec(0, 3)])
+    assert tracker._in_flight == 3  # nothing counted yet: the loop has not turned
+    assert not tracker.changed.is_set()
+    await asyncio.sleep(0)
+    assert tracker._in_flight == 0
+    assert tracker.changed.is_set()
+    assert tracker.watermarks() == {0: 3}
+
+
+async def test_whatever_reads_the_tracker_counts_what_done_soon_collected_first() -> None:
+    reads = {
+        "watermarks": lambda t: t.watermarks() == {0: 1},
+        "passed": lambda t: t.passed(0, 1),
+        "in_flight": lambda t: t.in_flight == 0,
+        "open_events": lambda t: t.open_events == 0,
+    }
+    for name, read in reads.items():
+        tracker = OffsetTracker()
+        tracker.track(rec(0, 1), 1)
+        tracker.done_soon([rec(0, 1)])
+        assert read(tracker), name
+    ack = AckTracker()
+    record = rec(0, 1)
+    ack.track(record, 1)
+    ack.done_soon([record])
+    assert ack.open_records() == []
+    assert ack.take_finished() == [record]
+    ack.track(record, 1)
+    ack.done_soon([record])
+    assert ack.passed(0, 1)
+
+
+async def test_done_soon_and_done_of_one_fanned_out_record_add_up_in_any_order() -> None:
+    tracker = OffsetTracker()
+    tracker.track(rec(0, 1), 2)
+    tracker.done_soon([rec(0, 1)])
+    tracker.done(rec(0, 1))  # the other target settled at once (a retry scheduled, say)
+    assert tracker.watermarks() == {0: 1}
+    tracker.settle()  # nothing left to count
+    assert tracker.in_flight == 0
+
+
+async def test_a_room_waiter_wakes_when_the_turns_deliveries_are_counted() -> None:
+    tracker = OffsetTracker()
+    tracker.track(rec(0, 1), 1)
+    waiter = asyncio.create_task(tracker.wait_for_room(1))
+    await asyncio.sleep(0)
+    assert not waiter.done()
+    tracker.done_soon([rec(0, 1)])
+    await asyncio.wait_for(waiter, 1)
