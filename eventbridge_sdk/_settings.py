@@ -42,7 +42,7 @@ class RuntimeSettings(BaseModel):
         None,
         ge=1,
         description="Events one store read returns at most; by default 500, or twice the "
-        "number of the bus's targets where that is more (at most buffer_size).",
+        "number of the bus's targets where that is more, up to a quarter of buffer_size.",
     )
     poll_timeout: float = Field(
         1.0, gt=0, description="Seconds one long-poll read waits before it reads again."

@@ -47,18 +47,17 @@ class _Waits:
         self._settling: list[Record] = []
         """Records finished by deliveries of this turn of the event loop, not yet counted."""
 
+    # The two counts do not count what done_soon() collected: they are read from the metric
+    # reader's thread too, which must not change the tracker. They catch up when the loop turns.
+
     @property
     def in_flight(self) -> int:
-        """How many deliveries are tracked and not yet done."""
-        if self._settling:
-            self.settle()
+        """How many deliveries are tracked and not yet counted as done."""
         return self._in_flight
 
     @property
     def open_events(self) -> int:
-        """How many tracked records have deliveries not yet done."""
-        if self._settling:
-            self.settle()
+        """How many tracked records have deliveries not yet counted as done."""
         return self._open_events
 
     def done_all(self, records: Sequence[Record]) -> None:
@@ -68,7 +67,8 @@ class _Waits:
         """Record that one runner finished each of ``records`` (a delivered batch), counted
         with what the other deliveries of this turn of the event loop finished: a pool task
         that delivers a thousand targets' events one after the other settles them in one pass
-        when it yields, not one per delivery. Whatever reads the tracker counts them first."""
+        when it yields, not one per delivery. Whatever reads the tracker's offsets or records
+        counts them first (on the event loop's thread, as every change of the tracker)."""
         settling = self._settling
         if not settling:
             asyncio.get_running_loop().call_soon(self.settle)

@@ -65,12 +65,13 @@ FETCH_BATCH = 500
 def default_fetch_batch(targets: int, buffer_size: int) -> int:
     """How many records one read of a bus with ``targets`` targets returns at most.
 
-    :data:`FETCH_BATCH`, or twice the number of targets where that is more (at most
-    ``buffer_size``): what one read brings is delivered target by target, and with events
-    spread over a thousand targets a read of 500 would give each of them half an event, so
-    that every delivery would carry one event and pay a delivery's fixed cost for it.
+    :data:`FETCH_BATCH`, or twice the number of targets where that is more, up to a quarter
+    of ``buffer_size`` (two reads wait ahead of the dispatcher beside the records in flight):
+    what one read brings is delivered target by target, and with events spread over a
+    thousand targets a read of 500 would give each of them half an event, so that every
+    delivery would carry one event and pay a delivery's fixed cost for it.
     """
-    return max(1, min(max(FETCH_BATCH, 2 * targets), buffer_size))
+    return max(FETCH_BATCH, min(2 * targets, buffer_size // 4))
 
 
 @dataclass(slots=True)
@@ -110,8 +111,10 @@ class BusPipeline:
             for runner in self.runners
             if getattr(type(runner.sink), "pre_commit", None) is not FunctionSink.pre_commit
         ]
-        self.fetch_batch = options.fetch_batch or default_fetch_batch(
-            len(self.runners), options.buffer_size
+        self.fetch_batch = (
+            options.fetch_batch
+            if options.fetch_batch is not None
+            else default_fetch_batch(len(self.runners), options.buffer_size)
         )
         """Records one read returns at most."""
         # Read ahead by two batches: enough to keep the dispatcher busy while the store answers.

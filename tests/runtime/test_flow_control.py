@@ -182,12 +182,13 @@ def test_a_bus_cannot_dead_letter_to_itself_nor_change_its_options() -> None:
         bridge.bus("payments", dead_letter="elsewhere")
 
 
-def test_a_bus_read_brings_500_events_or_two_per_target_within_the_buffer() -> None:
+def test_a_bus_read_brings_500_events_or_two_per_target_up_to_a_quarter_of_the_buffer() -> None:
     assert default_fetch_batch(1, 10_000) == 500
     assert default_fetch_batch(250, 10_000) == 500
     assert default_fetch_batch(1000, 10_000) == 2000
-    assert default_fetch_batch(1000, 1500) == 1500
-    assert default_fetch_batch(1, 20) == 20
+    assert default_fetch_batch(5000, 10_000) == 2500  # a quarter of the buffer at most
+    assert default_fetch_batch(1000, 1500) == 500  # never below the plain default
+    assert default_fetch_batch(1, 20) == 500
 
 
 @pytest.mark.parametrize(("setting", "expected"), [(None, 600), (50, 50)])
