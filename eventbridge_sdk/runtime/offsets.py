@@ -246,14 +246,12 @@ class OffsetTracker(_Waits):
 
     def watermarks(self) -> dict[int, int]:
         """The committable offset of each partition seen so far."""
-        if self._settling:
-            self.settle()
+        self.settle()
         return {number: part.watermark for number, part in self._partitions.items()}
 
     def passed(self, partition: int, offset: int) -> bool:
         """Whether every record up to ``offset`` of ``partition`` is finished."""
-        if self._settling:
-            self.settle()
+        self.settle()
         part = self._partitions.get(partition)
         return part is not None and part.watermark >= offset
 
@@ -327,8 +325,7 @@ class AckTracker(_Waits):
 
     def take_finished(self) -> list[Record]:
         """The records finished since the last call, to acknowledge."""
-        if self._settling:
-            self.settle()
+        self.settle()
         finished, self._finished = self._finished, []
         return finished
 
@@ -338,8 +335,7 @@ class AckTracker(_Waits):
 
     def open_records(self) -> list[Record]:
         """The records some runner still works on (their claims are extended)."""
-        if self._settling:
-            self.settle()
+        self.settle()
         return [record for record, _ in self._open.values()]
 
     def passed(self, partition: int, offset: int) -> bool:
@@ -347,8 +343,7 @@ class AckTracker(_Waits):
 
         Other readers of the group may hold earlier records; this tracker cannot see them.
         """
-        if self._settling:
-            self.settle()
+        self.settle()
         if self._read_up_to.get(partition, 0) < offset:
             return False
         return not any(
@@ -357,6 +352,5 @@ class AckTracker(_Waits):
 
     def watermarks(self) -> dict[int, int]:
         """How far this reader has read, per partition (for progress reports)."""
-        if self._settling:
-            self.settle()
+        self.settle()
         return dict(self._read_up_to)
